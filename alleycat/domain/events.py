@@ -1,0 +1,216 @@
+"""The telemetry event: one message a second from one bike.
+
+This module is the single definition of the wire format (camelCase JSON, UTF-8, one event per
+Kinesis record), its validation rules and the output formula. Every stage imports it.
+
+Ranges (documented in docs/design.md, checked by ``parse_event``):
+
+=================  ===========================================================
+field              rule
+=================  ===========================================================
+uuid               canonical lowercase UUID string (36 chars); the message id
+event              ``update`` or ``final`` (a racer's last data point)
+deviceTimestamp    integer epoch milliseconds, 2000-01-01 .. 2100-01-01
+second             integer 1 .. MAX_SECOND (a race is 300 s by default)
+raceId             integer >= 0 (``floor(start_ms / 300000)`` for scheduled races)
+name               string, 1 .. 64 characters
+racerId            integer 0 .. 99,999,999
+classId            integer 1 .. 6
+cadence            finite number 0 .. 250 (rpm)
+resistance         finite number 0 .. 100 (percent)
+=================  ===========================================================
+
+A payload larger than MAX_PAYLOAD_BYTES is rejected before it is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+RACE_SECONDS = 300
+RACE_MS = RACE_SECONDS * 1000
+MAX_SECOND = 3600
+CLASS_IDS = range(1, 7)
+MAX_PAYLOAD_BYTES = 2048
+MAX_NAME_CHARS = 64
+MAX_RACER_ID = 99_999_999
+CADENCE_RANGE = (0.0, 250.0)
+RESISTANCE_RANGE = (0.0, 100.0)
+TIMESTAMP_RANGE = (946_684_800_000, 4_102_444_800_000)  # 2000-01-01 .. 2100-01-01 UTC, ms
+EVENT_TYPES = ("update", "final")
+FIELDS = (
+    "uuid",
+    "event",
+    "deviceTimestamp",
+    "second",
+    "raceId",
+    "name",
+    "racerId",
+    "classId",
+    "cadence",
+    "resistance",
+)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class InvalidEvent(ValueError):
+    """A message that can never count. ``reason`` is a short, stable code; str() explains."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class PointKey(NamedTuple):
+    """The natural key of a data point."""
+
+    race_id: int
+    racer_id: int
+    second: int
+
+
+def output_of(cadence: float, resistance: float) -> float:
+    """The output (power) of one data point: ((cadence + 35) * (resistance + 65)) / 100."""
+    return ((cadence + 35) * (resistance + 65)) / 100
+
+
+def output_milli(cadence: float, resistance: float) -> int:
+    """Output in thousandths, as an exact integer: scores are summed in these units.
+
+    Exact for cadence with one decimal and whole resistance (what bikes send); other inputs are
+    rounded to 0.001, so every layer that sums outputs gets the same total to the cent.
+    """
+    return round((cadence + 35) * (resistance + 65) * 10)
+
+
+def race_id_for(start_ms: int) -> int:
+    """The raceId of a scheduled race starting at ``start_ms``."""
+    return start_ms // RACE_MS
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    uuid: str
+    event: str
+    device_timestamp: int
+    second: int
+    race_id: int
+    name: str
+    racer_id: int
+    class_id: int
+    cadence: float
+    resistance: float
+
+    @property
+    def key(self) -> PointKey:
+        return PointKey(self.race_id, self.racer_id, self.second)
+
+    @property
+    def output(self) -> float:
+        return output_of(self.cadence, self.resistance)
+
+    @property
+    def output_milli(self) -> int:
+        return output_milli(self.cadence, self.resistance)
+
+    @property
+    def is_final(self) -> bool:
+        return self.event == "final"
+
+    def beats(self, other: Telemetry) -> bool:
+        """The winning-message rule for two messages with the same key: the later
+        ``deviceTimestamp`` wins; on a tie the larger ``uuid`` wins. Same uuid: not a win."""
+        return (self.device_timestamp, self.uuid) > (other.device_timestamp, other.uuid)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "event": self.event,
+            "deviceTimestamp": self.device_timestamp,
+            "second": self.second,
+            "raceId": self.race_id,
+            "name": self.name,
+            "racerId": self.racer_id,
+            "classId": self.class_id,
+            "cadence": self.cadence,
+            "resistance": self.resistance,
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _int(doc: dict[str, Any], field: str, lo: int, hi: int) -> int:
+    value = doc[field]
+    if type(value) is not int:  # bool is an int subclass: reject it too
+        raise InvalidEvent("wrong_type", f"{field} must be an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise InvalidEvent("out_of_range", f"{field}={value} is outside {lo}..{hi}")
+    return value
+
+
+def _number(doc: dict[str, Any], field: str, lo: float, hi: float) -> float:
+    value = doc[field]
+    if type(value) not in (int, float):
+        raise InvalidEvent("wrong_type", f"{field} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise InvalidEvent("not_finite", f"{field} must be finite, got {value}")
+    if not lo <= value <= hi:
+        raise InvalidEvent("out_of_range", f"{field}={value} is outside {lo:g}..{hi:g}")
+    return float(value)
+
+
+def _str(doc: dict[str, Any], field: str) -> str:
+    value = doc[field]
+    if type(value) is not str:
+        raise InvalidEvent("wrong_type", f"{field} must be a string, got {type(value).__name__}")
+    return value
+
+
+def validate(doc: Any) -> Telemetry:
+    """Check a decoded JSON document against the schema; return the typed event."""
+    if not isinstance(doc, dict):
+        raise InvalidEvent("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
+    missing = [f for f in FIELDS if f not in doc]
+    if missing:
+        raise InvalidEvent("missing_field", "missing " + ", ".join(missing))
+    uuid = _str(doc, "uuid")
+    if not _UUID.match(uuid):
+        raise InvalidEvent("bad_uuid", f"uuid {uuid[:40]!r} is not a lowercase canonical UUID")
+    event = _str(doc, "event")
+    if event not in EVENT_TYPES:
+        raise InvalidEvent("unknown_event", f"event {event[:20]!r} is not one of {', '.join(EVENT_TYPES)}")
+    name = _str(doc, "name")
+    if not 1 <= len(name) <= MAX_NAME_CHARS:
+        raise InvalidEvent("out_of_range", f"name must have 1..{MAX_NAME_CHARS} characters")
+    return Telemetry(
+        uuid=uuid,
+        event=event,
+        device_timestamp=_int(doc, "deviceTimestamp", *TIMESTAMP_RANGE),
+        second=_int(doc, "second", 1, MAX_SECOND),
+        race_id=_int(doc, "raceId", 0, 2**53),
+        name=name,
+        racer_id=_int(doc, "racerId", 0, MAX_RACER_ID),
+        class_id=_int(doc, "classId", CLASS_IDS.start, CLASS_IDS.stop - 1),
+        cadence=_number(doc, "cadence", *CADENCE_RANGE),
+        resistance=_number(doc, "resistance", *RESISTANCE_RANGE),
+    )
+
+
+def parse_event(payload: bytes | str) -> Telemetry:
+    """Decode and validate one record's payload (UTF-8 JSON). Raises InvalidEvent."""
+    raw = payload.encode() if isinstance(payload, str) else payload
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise InvalidEvent("oversize", f"payload is {len(raw)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
+    try:
+        doc = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent("not_utf8", str(exc)) from None
+    except ValueError as exc:
+        raise InvalidEvent("bad_json", str(exc)) from None
+    return validate(doc)

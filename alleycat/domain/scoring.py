@@ -1,0 +1,144 @@
+"""What a score is, so every layer agrees.
+
+* A data point's key is ``(raceId, racerId, second)``; the same message (same uuid) counts once;
+  of two different messages for one key the winner is ``Telemetry.beats`` (later deviceTimestamp,
+  then larger uuid).
+* A racer's race score is the sum of output over their distinct seconds, kept in exact integer
+  thousandths (``output_milli``), with the average, the maximum, the number of seconds, the last
+  second seen and whether their ``final`` message arrived.
+* Standings rank by total output, highest first; ties go to the lower racerId.
+
+``winners`` is the reference computation over a whole set of messages (tests, the lake, the SQL
+checks all use it). ``RacerScore`` is the compact, mergeable summary the real-time path keeps:
+a bitmap of counted seconds makes merging the same points again a no-op.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from alleycat.domain.events import PointKey, Telemetry
+
+
+def winners(events: Iterable[Telemetry]) -> dict[PointKey, Telemetry]:
+    """The winning message for every key among ``events`` (duplicates collapse)."""
+    best: dict[PointKey, Telemetry] = {}
+    for ev in events:
+        current = best.get(ev.key)
+        if current is None or ev.beats(current):
+            best[ev.key] = ev
+    return best
+
+
+@dataclass(slots=True)
+class RacerScore:
+    """One racer's running score in one race."""
+
+    racer_id: int
+    name: str
+    class_id: int
+    total_milli: int = 0
+    max_milli: int = 0
+    seconds: int = 0
+    last_second: int = 0
+    finished: bool = False
+    counted: int = 0  # bitmap: bit s set when second s is counted
+
+    def add(self, second: int, milli: int, final: bool = False) -> bool:
+        """Count one point unless its second is already counted. Returns True if it counted."""
+        self.finished = self.finished or final
+        bit = 1 << second
+        if self.counted & bit:
+            return False
+        self.counted |= bit
+        self.total_milli += milli
+        self.max_milli = max(self.max_milli, milli)
+        self.seconds += 1
+        self.last_second = max(self.last_second, second)
+        return True
+
+    def add_event(self, ev: Telemetry) -> bool:
+        return self.add(ev.second, ev.output_milli, ev.is_final)
+
+    @property
+    def total_output(self) -> float:
+        return self.total_milli / 1000
+
+    @property
+    def max_output(self) -> float:
+        return self.max_milli / 1000
+
+    @property
+    def avg_output(self) -> float:
+        return round(self.total_milli / self.seconds / 1000, 3) if self.seconds else 0.0
+
+    def to_compact(self) -> dict:
+        """A small JSON-able form (DynamoDB map / window state)."""
+        return {
+            "n": self.name,
+            "c": self.class_id,
+            "t": self.total_milli,
+            "m": self.max_milli,
+            "s": self.seconds,
+            "l": self.last_second,
+            "f": self.finished,
+            "b": base64.b64encode(self.counted.to_bytes((self.counted.bit_length() + 7) // 8, "little")).decode(),
+        }
+
+    @classmethod
+    def from_compact(cls, racer_id: int, doc: dict) -> RacerScore:
+        return cls(
+            racer_id=racer_id,
+            name=doc["n"],
+            class_id=int(doc["c"]),
+            total_milli=int(doc["t"]),
+            max_milli=int(doc["m"]),
+            seconds=int(doc["s"]),
+            last_second=int(doc["l"]),
+            finished=bool(doc["f"]),
+            counted=int.from_bytes(base64.b64decode(doc["b"]), "little"),
+        )
+
+
+@dataclass(slots=True)
+class RaceScores:
+    """All racers' scores in one race."""
+
+    race_id: int
+    class_id: int
+    racers: dict[int, RacerScore] = field(default_factory=dict)
+
+    def racer(self, racer_id: int, name: str, class_id: int) -> RacerScore:
+        score = self.racers.get(racer_id)
+        if score is None:
+            score = self.racers[racer_id] = RacerScore(racer_id, name, class_id)
+        return score
+
+    def add_event(self, ev: Telemetry) -> bool:
+        return self.racer(ev.racer_id, ev.name, ev.class_id).add_event(ev)
+
+    def standings(self) -> list[RacerScore]:
+        return rank(self.racers.values())
+
+
+def rank(scores: Iterable[RacerScore]) -> list[RacerScore]:
+    """Highest total first; ties: lower racerId first."""
+    return sorted(scores, key=lambda s: (-s.total_milli, s.racer_id))
+
+
+def score_races(events: Iterable[Telemetry]) -> dict[int, RaceScores]:
+    """The reference computation: exact scores of every race from any multiset of valid events.
+    A racer is finished when any of their ``final`` messages arrived."""
+    events = list(events)
+    races: dict[int, RaceScores] = {}
+    for ev in winners(events).values():
+        race = races.get(ev.race_id)
+        if race is None:
+            race = races[ev.race_id] = RaceScores(ev.race_id, ev.class_id)
+        race.add_event(ev)
+    for ev in events:
+        if ev.is_final:
+            races[ev.race_id].racers[ev.racer_id].finished = True
+    return races

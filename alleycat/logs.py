@@ -1,0 +1,40 @@
+"""Structured logging: one JSON object per line, with the ``extra`` fields kept.
+
+Lambda and Glue ship stdout/stderr to CloudWatch Logs, where these lines are queryable with Logs
+Insights; locally they go to the terminal or to ``<home>/logs``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        doc.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+def setup(level: str | None = None) -> None:
+    """Configure the root logger once (idempotent)."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers = [handler]
+    root.setLevel(level or os.environ.get("ALLEYCAT_LOG_LEVEL", "WARNING"))

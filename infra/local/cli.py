@@ -1,0 +1,74 @@
+"""``alleycat up | down | status | env``: the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+
+from alleycat.settings import Settings
+from infra.local import stack
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("up", help="start the local stack and create its resources (idempotent)")
+    p.set_defaults(func=_up)
+    p = sub.add_parser("down", help="stop the processes `up` started (data stays)")
+    p.set_defaults(func=_down)
+    p = sub.add_parser("status", help="each component's pid, port and health, and the stream's shards")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_status)
+    p = sub.add_parser(
+        "env",
+        help="print `export` lines pointing boto3 at the local stack: eval \"$(alleycat env)\"",
+        description=(
+            "Ports and names come from ALLEYCAT_KINESIS_PORT (4567), ALLEYCAT_DYNAMODB_PORT (8000), "
+            "ALLEYCAT_API_PORT (8080), ALLEYCAT_HOME (.alleycat), ALLEYCAT_STREAM, ALLEYCAT_TABLE, "
+            "ALLEYCAT_LAKE_URI and ALLEYCAT_SHARDS (4)."
+        ),
+    )
+    p.set_defaults(func=_env)
+
+
+def _up(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    print(f"starting the local stack in {settings.home} ...", flush=True)
+    stack.up(settings)
+    _print_status(stack.status(settings))
+    print('ready. Point your shell at it with: eval "$(alleycat env)"')
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    stopped = stack.down(Settings.from_env())
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    report = stack.status(Settings.from_env())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_status(report)
+    return 0 if all(c["healthy"] for c in report["components"]) else 1
+
+
+def _env(args: argparse.Namespace) -> int:
+    for name, value in stack.env_vars(Settings.from_env()).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def _print_status(report: dict) -> None:
+    print(f"home: {report['home']}")
+    for c in report["components"]:
+        state = "healthy" if c["healthy"] else ("running, not answering" if c["pid"] else "stopped")
+        print(f"  {c['name']:<10} pid={c['pid'] or '-':<8} port={c['port']:<6} {state}")
+    if report["shards"]:
+        print(f"  stream {report['stream']}: {len(report['shards'])} shard(s)")
+        for s in report["shards"]:
+            if "error" in s:
+                print(f"    {s['error']}")
+            else:
+                print(f"    {s['shardId']} {'open' if s['open'] else 'closed'}")

@@ -1,0 +1,152 @@
+"""Background processes of the local stack: start, health-wait, stop, all tracked by pid files.
+
+Each process writes its log to ``<home>/logs/<name>.log`` and its pid to ``<home>/run/<name>.pid``.
+``stop`` only signals pids that this module recorded (and that still run the recorded command), so
+``alleycat down`` never touches anything it did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A one-line, actionable failure of the local stack."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    port: int | None
+    healthy: Callable[[], bool]
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    start_timeout_s: float = 60.0
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ProcessTable:
+    def __init__(self, home: Path) -> None:
+        self.run_dir = home / "run"
+        self.log_dir = home / "logs"
+
+    def _pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def pid(self, name: str) -> int | None:
+        """The recorded pid if that process is still alive and still ours."""
+        try:
+            record = json.loads(self._pidfile(name).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        pid = int(record["pid"])
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            return None
+        if [c.decode(errors="replace") for c in cmdline if c] != record["argv"]:
+            return None  # the pid was reused by something else
+        return pid
+
+    def log_tail(self, name: str, lines: int = 5) -> str:
+        try:
+            text = self.log_path(name).read_text(errors="replace").strip().splitlines()
+        except FileNotFoundError:
+            return ""
+        return " | ".join(text[-lines:])
+
+    def start(self, spec: ProcessSpec) -> int:
+        """Start ``spec`` unless it already runs; wait until healthy. Returns the pid."""
+        running = self.pid(spec.name)
+        if running is not None:
+            return running
+        if spec.port is not None and port_open(spec.port):
+            raise StackError(
+                f"{spec.name}: port {spec.port} on 127.0.0.1 is in use by another process; stop it or "
+                f"choose another port (see `alleycat env --help`)"
+            )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path(spec.name), "ab") as log:
+            try:
+                proc = subprocess.Popen(
+                    spec.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=spec.cwd,
+                    env={**os.environ, **(spec.env or {})},
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                raise StackError(f"{spec.name}: cannot run {spec.argv[0]!r}; run `make setup`") from None
+        self._pidfile(spec.name).write_text(json.dumps({"pid": proc.pid, "argv": spec.argv}))
+        deadline = time.monotonic() + spec.start_timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self._pidfile(spec.name).unlink(missing_ok=True)
+                raise StackError(
+                    f"{spec.name} exited with code {proc.returncode} while starting: "
+                    f"{self.log_tail(spec.name)} (log: {self.log_path(spec.name)})"
+                )
+            if spec.healthy():
+                return proc.pid
+            time.sleep(0.2)
+        self.stop(spec.name)
+        raise StackError(
+            f"{spec.name} did not become healthy in {spec.start_timeout_s:.0f}s: {self.log_tail(spec.name)} "
+            f"(log: {self.log_path(spec.name)})"
+        )
+
+    def stop(self, name: str, timeout_s: float = 10.0) -> bool:
+        """Stop a process we started (SIGTERM, then SIGKILL). Returns True if one was running."""
+        pid = self.pid(name)
+        if pid is None:
+            self._pidfile(name).unlink(missing_ok=True)
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        self._pidfile(name).unlink(missing_ok=True)
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
