@@ -19,13 +19,9 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 
 @cache
 def client(service: str, region: str | None = None) -> Any:
-    return boto3.session.Session().client(
-        service, region_name=region or Settings.from_env().region, config=_CONFIG
-    )
+    return boto3.session.Session().client(service, region_name=region or Settings.from_env().region, config=_CONFIG)
 
 
 @cache
 def resource(service: str, region: str | None = None) -> Any:
-    return boto3.session.Session().resource(
-        service, region_name=region or Settings.from_env().region, config=_CONFIG
-    )
+    return boto3.session.Session().resource(service, region_name=region or Settings.from_env().region, config=_CONFIG)

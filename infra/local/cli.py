@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_status)
     p = sub.add_parser(
         "env",
-        help="print `export` lines pointing boto3 at the local stack: eval \"$(alleycat env)\"",
+        help='print `export` lines pointing boto3 at the local stack: eval "$(alleycat env)"',
         description=(
             "Ports and names come from ALLEYCAT_KINESIS_PORT (4567), ALLEYCAT_DYNAMODB_PORT (8000), "
             "ALLEYCAT_API_PORT (8080), ALLEYCAT_HOME (.alleycat), ALLEYCAT_STREAM, ALLEYCAT_TABLE, "

@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from alleycat.resources import STREAM_RETENTION_HOURS, TTL_ATTRIBUTE, table_definition
+from alleycat.resources import TTL_ATTRIBUTE, table_definition
 from alleycat.settings import Settings
 from infra.local.processes import ProcessSpec, ProcessTable, StackError, port_open
 
