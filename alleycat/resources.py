@@ -6,7 +6,8 @@ The local stack creates these (``infra/local``), and the AWS template is checked
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 STREAM_RETENTION_HOURS = 24
 TTL_ATTRIBUTE = "expiresAt"
@@ -42,3 +43,62 @@ def table_definition(table_name: str) -> dict[str, Any]:
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
+
+
+# --- Event source mappings: the Lambda functions and what invokes them -------------------------
+# The local runtime (infra/local/esm) runs exactly these; the AWS template is checked against them.
+
+
+@dataclass(frozen=True)
+class MappingDef:
+    """One Lambda function and its event source mapping (AWS names in the comments)."""
+
+    name: str  # the function's logical name (template resource "<Name>Function")
+    handler: str  # "module.function", the same string as the template's Handler
+    source: Literal["kinesis", "dynamodb"]  # the Kinesis stream, or the table's DynamoDB stream
+    batch_size: int  # BatchSize
+    max_batching_window_s: int  # MaximumBatchingWindowInSeconds
+    starting_position: Literal["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]  # StartingPosition
+    maximum_retry_attempts: int  # MaximumRetryAttempts (-1: until the record expires)
+    maximum_record_age_s: int  # MaximumRecordAgeInSeconds (-1: no limit)
+    bisect_on_error: bool = True  # BisectBatchOnFunctionError
+    report_batch_item_failures: bool = True  # FunctionResponseTypes: [ReportBatchItemFailures]
+    parallelization_factor: int = 1  # ParallelizationFactor
+    tumbling_window_s: int | None = None  # TumblingWindowInSeconds
+    timeout_s: int = 60  # the function's Timeout
+    memory_mb: int = 512  # the function's MemorySize
+
+
+MAPPINGS: tuple[MappingDef, ...] = (
+    MappingDef(
+        name="Aggregator",
+        handler="consumers.aggregator.handler",
+        source="kinesis",
+        batch_size=1000,
+        max_batching_window_s=1,
+        starting_position="TRIM_HORIZON",
+        maximum_retry_attempts=10,
+        maximum_record_age_s=3600,
+        tumbling_window_s=5,
+    ),
+    MappingDef(
+        name="FinalResults",
+        handler="consumers.final_results.handler",
+        source="dynamodb",
+        batch_size=100,
+        max_batching_window_s=0,
+        starting_position="TRIM_HORIZON",
+        maximum_retry_attempts=10,
+        maximum_record_age_s=3600,
+    ),
+    MappingDef(
+        name="Publisher",
+        handler="consumers.publisher.handler",
+        source="dynamodb",
+        batch_size=100,
+        max_batching_window_s=0,
+        starting_position="LATEST",
+        maximum_retry_attempts=2,
+        maximum_record_age_s=60,
+    ),
+)

@@ -1,0 +1,36 @@
+"""The raw table's schema: one definition for Firehose's Parquet conversion (locally: pyarrow),
+the Glue table the AWS template declares, and the Athena DDL in sql/ddl.
+
+Columns are snake_case (Athena/Glue convention); ``dt`` and ``hour`` are partition columns,
+strings as in Glue (``dt=YYYY-MM-DD/hour=HH``, UTC, from the event's deviceTimestamp).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+# (name, Glue/Athena type, pyarrow type, comment)
+RAW_COLUMNS: tuple[tuple[str, str, pa.DataType, str], ...] = (
+    ("uuid", "string", pa.string(), "message id (a retried message keeps it)"),
+    ("event", "string", pa.string(), "update | final"),
+    ("device_timestamp", "bigint", pa.int64(), "epoch ms on the bike"),
+    ("second", "int", pa.int32(), "1..300 in a 300 s race"),
+    ("race_id", "bigint", pa.int64(), "floor(start_ms / 300000)"),
+    ("name", "string", pa.string(), "racer's display name (personal data)"),
+    ("racer_id", "int", pa.int32(), ""),
+    ("class_id", "int", pa.int32(), "1..6"),
+    ("cadence", "double", pa.float64(), "rpm"),
+    ("resistance", "double", pa.float64(), "percent"),
+    ("output", "double", pa.float64(), "((cadence + 35) * (resistance + 65)) / 100"),
+    ("arrival_timestamp", "bigint", pa.int64(), "Kinesis approximateArrivalTimestamp, epoch ms"),
+    ("shard_id", "string", pa.string(), "Kinesis shard"),
+    ("sequence_number", "string", pa.string(), "Kinesis sequence number"),
+)
+RAW_PARTITIONS: tuple[tuple[str, str], ...] = (("dt", "string"), ("hour", "string"))
+
+RAW_SCHEMA = pa.schema([pa.field(name, typ, nullable=False) for name, _, typ, _ in RAW_COLUMNS])
+
+
+def glue_columns() -> list[dict[str, str]]:
+    """Columns as the Glue Data Catalog (and the CloudFormation AWS::Glue::Table) declares them."""
+    return [{"Name": name, "Type": glue, "Comment": comment} for name, glue, _, comment in RAW_COLUMNS]
