@@ -7,6 +7,8 @@ strings as in Glue (``dt=YYYY-MM-DD/hour=HH``, UTC, from the event's deviceTimes
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pyarrow as pa
 
 # (name, Glue/Athena type, pyarrow type, comment)
@@ -34,3 +36,9 @@ RAW_SCHEMA = pa.schema([pa.field(name, typ, nullable=False) for name, _, typ, _ 
 def glue_columns() -> list[dict[str, str]]:
     """Columns as the Glue Data Catalog (and the CloudFormation AWS::Glue::Table) declares them."""
     return [{"Name": name, "Type": glue, "Comment": comment} for name, glue, _, comment in RAW_COLUMNS]
+
+
+def raw_partition(device_timestamp: int) -> dict[str, str]:
+    """The partition of an event: ``{"dt": "YYYY-MM-DD", "hour": "HH"}``, UTC, from deviceTimestamp (ms)."""
+    when = datetime.fromtimestamp(device_timestamp // 1000, tz=UTC)
+    return {"dt": when.strftime("%Y-%m-%d"), "hour": when.strftime("%H")}
