@@ -43,6 +43,7 @@ def env_vars(settings: Settings) -> dict[str, str]:
         "AWS_ENDPOINT_URL_DYNAMODB": settings.dynamodb_url,
         "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": settings.dynamodb_url,
         "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,  # botocore reads this one; Lambda sets both
         **DUMMY_CREDENTIALS,
         "ALLEYCAT_HOME": str(settings.home),
         "ALLEYCAT_STREAM": settings.stream,

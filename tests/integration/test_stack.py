@@ -1,0 +1,55 @@
+"""`alleycat up/status/env/down` against the real servers (the session's private stack)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+import boto3
+
+from alleycat.settings import Settings
+from infra.local import stack as local_stack
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "alleycat.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_up_is_idempotent_and_status_reports_health_and_shards(stack: Settings) -> None:
+    assert _cli("up").returncode == 0
+    status = local_stack.status(stack)
+    assert [c["name"] for c in status["components"]] == ["kinesis", "dynamodb"]
+    assert all(c["healthy"] and c["pid"] for c in status["components"])
+    assert len([s for s in status["shards"] if s["open"]]) == stack.shards
+    result = _cli("status")
+    assert result.returncode == 0, result.stderr
+    assert "healthy" in result.stdout and "shardId-000000000003" in result.stdout
+
+
+def test_env_prints_standard_endpoint_settings_that_boto3_follows(stack: Settings) -> None:
+    result = _cli("env")
+    assert result.returncode == 0
+    exported = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in result.stdout.splitlines())
+    assert exported["AWS_ENDPOINT_URL_KINESIS"] == stack.kinesis_url
+    assert exported["AWS_ENDPOINT_URL_DYNAMODB"] == stack.dynamodb_url
+    env = {**exported}
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    # boto3 resolves the endpoint from the environment variable alone.
+    client = session.client("dynamodb")
+    assert client.meta.endpoint_url == stack.dynamodb_url
+    assert stack.table in client.list_tables()["TableNames"]
+
+
+def test_resources_are_created_once(stack: Settings) -> None:
+    local_stack.create_resources(stack)  # second time: no error, nothing new
+    kinesis = boto3.client("kinesis")
+    assert kinesis.describe_stream_summary(StreamName=stack.stream)["StreamDescriptionSummary"]["OpenShardCount"] == 4
+    table = boto3.client("dynamodb").describe_table(TableName=stack.table)["Table"]
+    assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert (stack.s3_root / "alleycat-lake").is_dir()

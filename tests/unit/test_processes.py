@@ -1,0 +1,81 @@
+"""The local stack's process table: start, health-wait, clear errors, stop only what it started."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.local.processes import ProcessSpec, ProcessTable, StackError, free_port, port_open
+
+
+def _sleeper(name: str, healthy=lambda: True, seconds: int = 30) -> ProcessSpec:
+    return ProcessSpec(
+        name=name,
+        argv=[sys.executable, "-c", f"import time; time.sleep({seconds})"],
+        port=None,
+        healthy=healthy,
+        start_timeout_s=3,
+    )
+
+
+def test_start_is_idempotent_and_stop_ends_the_process(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    pid = table.start(_sleeper("sleeper"))
+    assert table.start(_sleeper("sleeper")) == pid
+    assert table.pid("sleeper") == pid
+    assert table.stop("sleeper") is True
+    assert table.pid("sleeper") is None
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+    assert table.stop("sleeper") is False
+
+
+def test_a_process_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
+    spec = ProcessSpec(
+        name="crasher",
+        argv=[sys.executable, "-c", "import sys; print('boom: config missing'); sys.exit(3)"],
+        port=None,
+        healthy=lambda: False,
+        start_timeout_s=5,
+    )
+    with pytest.raises(StackError, match=r"crasher exited with code 3 while starting: boom: config missing"):
+        ProcessTable(tmp_path).start(spec)
+
+
+def test_unhealthy_process_times_out_and_is_stopped(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    with pytest.raises(StackError, match="did not become healthy"):
+        table.start(_sleeper("slow", healthy=lambda: False))
+    assert table.pid("slow") is None
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert port_open(port)
+        spec = ProcessSpec(name="kinesis", argv=[sys.executable, "-c", "pass"], port=port, healthy=lambda: True)
+        with pytest.raises(StackError, match=f"port {port} on 127.0.0.1 is in use"):
+            ProcessTable(tmp_path).start(spec)
+
+
+def test_missing_program_says_how_to_fix(tmp_path: Path) -> None:
+    spec = ProcessSpec(name="x", argv=["/nonexistent/program"], port=free_port(), healthy=lambda: True)
+    with pytest.raises(StackError, match="make setup"):
+        ProcessTable(tmp_path).start(spec)
+
+
+def test_a_reused_pid_is_not_ours(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    pid = table.start(_sleeper("victim"))
+    (tmp_path / "run" / "victim.pid").write_text(f'{{"pid": {pid}, "argv": ["something", "else"]}}')
+    assert table.pid("victim") is None
+    assert table.stop("victim") is False  # never signals a process it cannot prove it started
+    assert Path(f"/proc/{pid}").exists()
+    (tmp_path / "run" / "victim.pid").write_text(
+        f'{{"pid": {pid}, "argv": {list(_sleeper("victim").argv)!r}}}'.replace("'", '"')
+    )
+    assert table.stop("victim") is True
