@@ -8,7 +8,7 @@ export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
 .PHONY: setup run test bench up down status lint clean
 
-setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed
+setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed
 
 build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
@@ -29,6 +29,12 @@ $(JARS)/.installed: infra/local/pom.xml | build/.system-deps
 	@echo "== Maven jars (DynamoDB Local)"
 	@mvn -q -B -Dstyle.color=never -f infra/local/pom.xml dependency:copy-dependencies \
 		-DoutputDirectory=$(CURDIR)/$(JARS)/dynamodb -Dmdep.stripVersion=true -DincludeScope=runtime
+	@touch $@
+
+$(JARS)/hudi/.installed: infra/local/pom-hudi.xml | build/.system-deps
+	@echo "== Maven jars (Hudi Spark bundle for the Glue job)"
+	@mvn -q -B -Dstyle.color=never -f infra/local/pom-hudi.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(CURDIR)/$(JARS)/hudi -DexcludeTransitive=true -DincludeScope=runtime
 	@touch $@
 
 run: setup
