@@ -113,7 +113,7 @@ class ProcessTable:
                     f"{spec.name} exited with code {proc.returncode} while starting: "
                     f"{self.log_tail(spec.name)} (log: {self.log_path(spec.name)})"
                 )
-            if spec.healthy():
+            if self.pid(spec.name) == proc.pid and spec.healthy():  # exec'd (cmdline matches) and answering
                 return proc.pid
             time.sleep(0.2)
         self.stop(spec.name)
