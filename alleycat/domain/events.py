@@ -122,10 +122,19 @@ class Telemetry:
     def is_final(self) -> bool:
         return self.event == "final"
 
+    @property
+    def precedence(self) -> tuple[int, str]:
+        """What the winning-message rule compares: ``(deviceTimestamp, uuid)``."""
+        return (self.device_timestamp, self.uuid)
+
+    def beats_precedence(self, other: tuple[int, str] | list) -> bool:
+        """``beats`` against a message known only by its ``precedence`` (e.g. kept in a window's state)."""
+        return self.precedence > tuple(other)
+
     def beats(self, other: Telemetry) -> bool:
         """The winning-message rule for two messages with the same key: the later
         ``deviceTimestamp`` wins; on a tie the larger ``uuid`` wins. Same uuid: not a win."""
-        return (self.device_timestamp, self.uuid) > (other.device_timestamp, other.uuid)
+        return self.beats_precedence(other.precedence)
 
     def to_dict(self) -> dict[str, Any]:
         return {
