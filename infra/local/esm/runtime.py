@@ -1,0 +1,236 @@
+"""The local event source mapping runtime: a poller thread per shard per mapping.
+
+Each ``ShardPoller`` resumes from its checkpoint (or the mapping's StartingPosition), reads the
+shard, gathers records until BatchSize or MaximumBatchingWindowInSeconds, hands them to its
+invoker (``invokers``), and marks the shard finished when a closed shard is drained. A
+``MappingRunner`` discovers shards every few seconds and starts a child shard only when its parents
+are finished (or trimmed away). ``run`` starts the mappings and stops them on request: the
+in-flight batch is finished and checkpointed, then the threads exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from alleycat.resources import MAPPINGS, MappingDef
+from alleycat.settings import Settings
+from infra.local.esm.checkpoints import Checkpoint, CheckpointStore
+from infra.local.esm.delivery import OnFailureDestination, Policy
+from infra.local.esm.function import Function
+from infra.local.esm.invokers import LaneInvoker, WindowInvoker
+from infra.local.esm.shapes import StreamRecord
+from infra.local.esm.sources import Shard, Source, source_for
+
+log = logging.getLogger("alleycat.esm")
+
+IDLE_S = 0.25  # wait between reads of an idle shard
+DISCOVERY_S = 2.0  # how often the shard list is refreshed
+HEARTBEAT = "heartbeat"
+
+
+class InvalidMapping(ValueError):
+    """A mapping definition AWS would reject (InvalidParameterValueException)."""
+
+
+def validate(mapping: MappingDef) -> None:
+    if mapping.tumbling_window_s is not None and mapping.parallelization_factor > 1:
+        raise InvalidMapping(f"{mapping.name}: TumblingWindowInSeconds requires ParallelizationFactor 1")
+    if not 1 <= mapping.parallelization_factor <= 10:
+        raise InvalidMapping(f"{mapping.name}: ParallelizationFactor must be 1..10")
+    if mapping.source == "dynamodb" and mapping.starting_position == "AT_TIMESTAMP":
+        raise InvalidMapping(f"{mapping.name}: DynamoDB Streams support TRIM_HORIZON or LATEST only")
+    if not 1 <= mapping.batch_size <= 10_000:
+        raise InvalidMapping(f"{mapping.name}: BatchSize must be 1..10000")
+
+
+def policy_of(mapping: MappingDef) -> Policy:
+    return Policy(
+        maximum_retry_attempts=mapping.maximum_retry_attempts,
+        maximum_record_age_s=mapping.maximum_record_age_s,
+        bisect_on_error=mapping.bisect_on_error,
+        report_batch_item_failures=mapping.report_batch_item_failures,
+    )
+
+
+class ShardPoller(threading.Thread):
+    def __init__(
+        self,
+        mapping: MappingDef,
+        settings: Settings,
+        source: Source,
+        function: Function,
+        shard: Shard,
+        position: str,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name=f"{mapping.name}:{shard.shard_id}", daemon=True)
+        self.mapping = mapping
+        self.source = source
+        self.shard = shard
+        self.position = position
+        self.stop = stop
+        self.checkpoints = CheckpointStore(settings.home, mapping.name)
+        self.finished = False
+        destination = OnFailureDestination(
+            settings.dead_letter_dir / f"esm-{mapping.name}",
+            mapping.name,
+            settings.region,
+            mapping.source,
+            source.arn,
+            shard.shard_id,
+        )
+        save = self._checkpoint
+        if mapping.tumbling_window_s:
+            self.invoker: LaneInvoker | WindowInvoker = WindowInvoker(
+                function, mapping.batch_size, mapping.tumbling_window_s, shard.shard_id, source.arn,
+                policy_of(mapping), destination, save, stop,
+            )  # fmt: skip
+        else:
+            self.invoker = LaneInvoker(
+                function, mapping.batch_size, mapping.parallelization_factor, policy_of(mapping), destination, save,
+                stop,
+            )  # fmt: skip
+
+    def _checkpoint(self, sequence_number: str) -> None:
+        self.checkpoints.advance(self.shard.shard_id, sequence_number)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:
+            log.exception("shard poller failed", extra={"mapping": self.mapping.name, "shard": self.shard.shard_id})
+
+    def _iterator(self, after: str | None, started_at: float) -> str:
+        return self.source.iterator(self.shard.shard_id, self.position, after, started_at)
+
+    def _run(self) -> None:
+        shard_id = self.shard.shard_id
+        cp = self.checkpoints.load(shard_id)
+        if cp is None:
+            cp = Checkpoint(None, False, time.time())
+            self.checkpoints.save(shard_id, cp)
+        if cp.finished:
+            self.finished = True
+            return
+        started_at = cp.started_at or time.time()
+        read_after = cp.sequence_number  # the last record read (not necessarily processed)
+        iterator: str | None = self._iterator(read_after, started_at)
+        log.info("shard poller started", extra={"mapping": self.mapping.name, "shard": shard_id, "after": read_after})
+        limit = self.mapping.batch_size * self.mapping.parallelization_factor
+        buffer: list[StreamRecord] = []
+        buffered_at = 0.0
+        while not self.stop.is_set():
+            read_started = time.time()
+            try:
+                read = self.source.read(shard_id, iterator, limit)
+            except Exception as exc:
+                if not self.source.is_expired(exc):
+                    raise
+                iterator = self._iterator(read_after, started_at)
+                continue
+            if read.records:
+                if not buffer:
+                    buffered_at = time.monotonic()
+                buffer.extend(read.records)
+                read_after = read.records[-1].sequence_number
+            iterator = read.next_iterator
+            due = bool(buffer) and (
+                len(buffer) >= limit
+                or time.monotonic() - buffered_at >= self.mapping.max_batching_window_s
+                or iterator is None
+                or self.invoker.window_ended(read_started)
+            )
+            if due:
+                if not self.invoker.process(buffer):
+                    break
+                buffer = []
+            if not buffer and not self.invoker.close_if_due(read_started):
+                break
+            if iterator is None:
+                if not buffer and self.invoker.close():
+                    self.checkpoints.finish(shard_id)
+                    self.finished = True
+                    log.info("shard drained", extra={"mapping": self.mapping.name, "shard": shard_id})
+                break
+            if not read.records and read.behind_ms == 0:
+                self.stop.wait(IDLE_S)
+        self.invoker.shutdown()
+        log.info("shard poller stopped", extra={"mapping": self.mapping.name, "shard": shard_id})
+
+
+class MappingRunner(threading.Thread):
+    """One mapping: discovers shards and runs a poller per shard, parents before children."""
+
+    def __init__(self, mapping: MappingDef, settings: Settings, stop: threading.Event) -> None:
+        validate(mapping)
+        super().__init__(name=f"mapping:{mapping.name}", daemon=True)
+        self.mapping = mapping
+        self.settings = settings
+        self.stop = stop
+        self.pollers: dict[str, ShardPoller] = {}
+        self.function = Function(mapping, settings.region)
+        self.checkpoints = CheckpointStore(settings.home, mapping.name)
+
+    def run(self) -> None:
+        source: Source | None = None
+        while not self.stop.is_set():
+            try:
+                source = source or source_for(self.mapping, self.settings)
+                self._discover(source)
+            except Exception as exc:
+                log.warning("shard discovery failed", extra={"mapping": self.mapping.name, "error": str(exc)})
+            self.stop.wait(DISCOVERY_S)
+        for poller in self.pollers.values():
+            poller.join()
+
+    def _finished(self, shard_id: str) -> bool:
+        poller = self.pollers.get(shard_id)
+        if poller is not None:
+            return poller.finished
+        cp = self.checkpoints.load(shard_id)
+        return cp is not None and cp.finished
+
+    def _discover(self, source: Source) -> None:
+        shards = source.shards()
+        listed = {s.shard_id for s in shards}
+        for shard in shards:
+            poller = self.pollers.get(shard.shard_id)
+            if poller is not None and (poller.is_alive() or poller.finished):
+                continue
+            if self._finished(shard.shard_id):
+                continue
+            if any(p in listed and not self._finished(p) for p in shard.parent_ids):
+                continue  # parents first
+            # a child of a shard we read starts at its beginning, as Lambda does
+            position = "TRIM_HORIZON" if any(p in listed for p in shard.parent_ids) else self.mapping.starting_position
+            poller = ShardPoller(self.mapping, self.settings, source, self.function, shard, position, self.stop)
+            self.pollers[shard.shard_id] = poller
+            poller.start()
+
+
+def run(settings: Settings, names: Sequence[str] = (), stop: threading.Event | None = None) -> None:
+    """Run the mappings (all, or those named) until ``stop`` is set."""
+    stop = stop or threading.Event()
+    unknown = set(names) - {m.name for m in MAPPINGS}
+    if unknown:
+        raise InvalidMapping(f"unknown mapping(s): {', '.join(sorted(unknown))}")
+    runners = [MappingRunner(m, settings, stop) for m in MAPPINGS if not names or m.name in names]
+    for runner in runners:
+        runner.start()
+    log.info("consumer started", extra={"mappings": [r.mapping.name for r in runners], "home": str(settings.home)})
+    beat = heartbeat_path(settings.home)
+    beat.parent.mkdir(parents=True, exist_ok=True)
+    while not stop.is_set():
+        beat.touch()
+        stop.wait(1.0)
+    for runner in runners:
+        runner.join()
+    log.info("consumer stopped")
+
+
+def heartbeat_path(home: Path) -> Path:
+    return home / "esm" / HEARTBEAT

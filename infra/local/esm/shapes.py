@@ -1,0 +1,101 @@
+"""The event shapes Lambda builds for stream sources, and a Lambda-like context object.
+
+A ``StreamRecord`` is what a source read (one Kinesis record or DynamoDB Streams record) plus
+the metadata the runtime needs (sequence number, arrival time, partition key); ``event`` is the
+exact JSON element Lambda puts in ``Records``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCOUNT = "000000000000"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    sequence_number: str
+    arrival_s: float  # approximateArrivalTimestamp (Kinesis) / ApproximateCreationDateTime (DynamoDB)
+    partition_key: str
+    event: dict[str, Any]
+    size_bytes: int
+
+    @property
+    def seq(self) -> int:
+        return int(self.sequence_number)
+
+
+def kinesis_record(
+    *, shard_id: str, stream_arn: str, region: str, function_name: str, raw: dict[str, Any]
+) -> StreamRecord:
+    """A Kinesis GetRecords record (boto3 shape) as a Lambda ``Records`` element."""
+    arrival = raw["ApproximateArrivalTimestamp"]
+    arrival_s = arrival.timestamp() if hasattr(arrival, "timestamp") else float(arrival)
+    data: bytes = raw["Data"]
+    event = {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": raw["PartitionKey"],
+            "sequenceNumber": raw["SequenceNumber"],
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": round(arrival_s, 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{raw['SequenceNumber']}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{function_name}-role",
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+    return StreamRecord(raw["SequenceNumber"], arrival_s, raw["PartitionKey"], event, len(data))
+
+
+def dynamodb_record(*, stream_arn: str, raw: dict[str, Any]) -> StreamRecord:
+    """A DynamoDB Streams GetRecords record (boto3 client shape) as a Lambda ``Records`` element."""
+    ddb = dict(raw["dynamodb"])
+    created = ddb.get("ApproximateCreationDateTime", time.time())
+    created_s = created.timestamp() if hasattr(created, "timestamp") else float(created)
+    ddb["ApproximateCreationDateTime"] = int(created_s)
+    event = {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": raw.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": raw.get("awsRegion", ""),
+        "dynamodb": ddb,
+        "eventSourceARN": stream_arn,
+    }
+    keys = ddb.get("Keys", {})
+    partition_key = str(sorted((k, str(v)) for k, v in keys.items()))
+    return StreamRecord(ddb["SequenceNumber"], created_s, partition_key, event, int(ddb.get("SizeBytes", 0)))
+
+
+def function_arn(region: str, function_name: str) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's Python context object that handlers use."""
+
+    function_name: str
+    timeout_s: int
+    memory_limit_in_mb: int
+    region: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.invoked_function_arn = function_arn(self.region, self.function_name)
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + self.aws_request_id.replace("-", "")
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
