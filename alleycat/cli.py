@@ -16,6 +16,8 @@ from infra.local.processes import StackError
 # module path -> registers its subcommands
 COMMAND_MODULES = [
     "infra.local.cli",
+    "infra.local.esm.cli",
+    "consumers.cli",
     # "producers.cli",
 ]
 
