@@ -1,0 +1,6 @@
+"""Producers: the race simulator and the writers that put its events on the stream.
+
+``sinks`` defines what a writer is (the ``Sink`` protocol), ``kinesis`` and ``kafka`` implement it,
+``simulator`` makes the events, ``faults`` breaks some of them on purpose, ``run`` paces a
+simulation into a sink, and ``readback`` reads a stream back (the demo and the tests use it).
+"""
