@@ -16,9 +16,11 @@ from infra.local.processes import StackError
 # module path -> registers its subcommands
 COMMAND_MODULES = [
     "infra.local.cli",
+    "alleycat.sql_engine.cli",
+    "producers.cli",
     "infra.local.esm.cli",
     "consumers.cli",
-    # "producers.cli",
+    "consumers.api.cli",
 ]
 
 

@@ -1,0 +1,184 @@
+"""``alleycat simulate``: race events into the stream (Kinesis or Kafka) and/or a JSON-lines file."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alleycat import aws
+from alleycat.domain.events import CLASS_IDS, RACE_MS, RACE_SECONDS
+from alleycat.settings import Settings
+from producers.faults import FaultRates
+from producers.kafka import KafkaSink, kafka_producer
+from producers.kinesis import KinesisSink, RetryPolicy
+from producers.run import RunSummary, run_simulation
+from producers.simulator import SimConfig
+from producers.sinks import PARTITION_STRATEGIES, DeadLetterFile, Sink
+
+SEEDED_START = datetime(2024, 1, 1, tzinfo=UTC)  # with --seed and no --start: identical output
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate races: one event per racer per second, into the stream and/or a file",
+        description="Races of the chosen classes start together on 300 s boundaries; raceId = start_ms // 300000.",
+    )
+    p.add_argument("--classes", type=_classes, default=(1,), help="comma-separated class ids 1-6 (default: 1)")
+    p.add_argument("--racers", type=_positive, default=10, help="racers per class (default: 10)")
+    p.add_argument("--race-seconds", type=_positive, default=RACE_SECONDS, help="race length (default: 300)")
+    p.add_argument("--races", type=int, default=1, help="races per class; 0 = continuous (default: 1)")
+    p.add_argument("--duration", type=_positive, default=None, help="stop after this many simulated seconds")
+    p.add_argument("--seed", type=int, default=None, help="make the run reproducible byte for byte")
+    p.add_argument(
+        "--start",
+        default=None,
+        help="ISO 8601 instant or 'now', floored to a race boundary (default: now; with --seed, 2024-01-01T00:00Z)",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="replay N times faster; 0 = as fast as possible")
+    p.add_argument("--out", type=Path, default=None, help="also write the records, one per line, to this file")
+    p.add_argument("--no-send", action="store_true", help="do not send (use with --out)")
+    p.add_argument("--duplicate-rate", type=_rate, default=0.0, help="share of records sent twice (same bytes)")
+    p.add_argument("--late-rate", type=_rate, default=0.0, help="share of records held back 2-180 s")
+    p.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of records followed by a broken one")
+    p.add_argument("--partition-key", choices=PARTITION_STRATEGIES, default="race", help="default: race")
+    p.add_argument("--buffer-ms", type=int, default=0, help="client-side buffering interval (default: 0)")
+    p.add_argument("--max-attempts", type=_positive, default=RetryPolicy.max_attempts, help="PutRecords attempts")
+    p.add_argument("--sink", choices=("kinesis", "kafka"), default="kinesis")
+    p.add_argument("--kafka-bootstrap", default="localhost:9092", help="for --sink kafka; topic = stream name")
+    p.add_argument("--stream", default=None, help="stream (or topic) name (default: $ALLEYCAT_STREAM)")
+    p.set_defaults(func=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    if args.no_send and args.out is None:
+        raise SystemExit("error: --no-send needs --out")
+    if args.races < 0:
+        raise SystemExit("error: --races must be 0 (continuous) or more")
+    settings = Settings.from_env()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    config = SimConfig(
+        start_ms=_start_ms(args.start, seeded=args.seed is not None),
+        seed=seed,
+        classes=args.classes,
+        racers=args.racers,
+        race_seconds=args.race_seconds,
+        races=args.races or None,
+        duration_s=args.duration,
+    )
+    sink = None if args.no_send else _sink(args, settings)
+    console = Console(stderr=True)
+    with (
+        _open(args.out) as out,
+        Progress(
+            TextColumn("[bold]simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("s  {task.fields[sent]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("simulate", total=config.ticks, sent="")
+
+        def on_tick(index: int) -> None:
+            sent = f"sent {sink.stats.sent:,}" if sink is not None else ""
+            progress.update(task, completed=index + 1, sent=sent)
+
+        summary = run_simulation(
+            config,
+            sink=sink,
+            out=out,
+            speed=args.speed,
+            strategy=args.partition_key,
+            faults=FaultRates(args.duplicate_rate, args.late_rate, args.malformed_rate),
+            on_tick=on_tick,
+        )
+        if sink is not None:
+            sink.close()
+    print(summary_text(summary))
+    return 1 if summary.sink is not None and summary.sink.failed else 0
+
+
+def summary_text(summary: RunSummary) -> str:
+    races = ", ".join(map(str, summary.race_ids[:5])) + (" ..." if len(summary.race_ids) > 5 else "")
+    lines = [
+        f"seed {summary.seed}; races {races or '-'}{' (interrupted)' if summary.interrupted else ''}",
+        f"events {summary.events:,}; records {summary.records:,} (duplicates {summary.faults.duplicates:,}, "
+        f"late {summary.faults.late:,}, malformed {summary.faults.malformed:,})",
+    ]
+    if summary.sink is not None:
+        s = summary.sink
+        lines.append(
+            f"sent {s.sent:,}; retried {s.retried:,}; failed {s.failed:,}; dead-lettered {s.dead_lettered:,}; "
+            f"{s.calls:,} calls; {summary.rate:,.0f} records/s over {summary.elapsed_s:.1f} s"
+        )
+    return "\n".join(lines)
+
+
+def _sink(args: argparse.Namespace, settings: Settings) -> Sink:
+    stream = args.stream or settings.stream
+    dead_letter = DeadLetterFile(settings.dead_letter_dir)
+    if args.sink == "kafka":
+        retries = args.max_attempts - 1
+        return KafkaSink(stream, kafka_producer(args.kafka_bootstrap, args.buffer_ms, retries), dead_letter, retries)
+    retry = RetryPolicy(max_attempts=args.max_attempts)
+    return KinesisSink(stream, aws.client("kinesis"), dead_letter, buffer_ms=args.buffer_ms, retry=retry)
+
+
+def _start_ms(raw: str | None, seeded: bool) -> int:
+    if raw is None and seeded:
+        instant = SEEDED_START
+    elif raw is None or raw == "now":
+        instant = datetime.now(UTC)
+    else:
+        try:
+            instant = datetime.fromisoformat(raw)
+        except ValueError:
+            raise SystemExit(f"error: --start {raw!r} is not ISO 8601 (e.g. 2024-05-12T13:00:00Z) or 'now'") from None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+    ms = int(instant.timestamp() * 1000)
+    return ms - ms % RACE_MS
+
+
+@contextlib.contextmanager
+def _open(path: Path | None) -> Iterator[BinaryIO | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("wb") as out:
+        yield out
+
+
+def _classes(raw: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(sorted({int(part) for part in raw.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a comma-separated list of class ids") from None
+    if not ids or not set(ids) <= set(CLASS_IDS):
+        raise argparse.ArgumentTypeError(f"class ids are {CLASS_IDS.start}-{CLASS_IDS.stop - 1}")
+    return ids
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} must be 1 or more")
+    return value
+
+
+def _rate(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not a rate between 0 and 1")
+    return value
