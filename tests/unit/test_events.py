@@ -1,0 +1,163 @@
+"""The wire format: schema, validation, the output formula and the winning-message rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alleycat.domain.events import (
+    MAX_PAYLOAD_BYTES,
+    RACE_MS,
+    InvalidEvent,
+    Telemetry,
+    output_milli,
+    output_of,
+    parse_event,
+    race_id_for,
+    validate,
+)
+
+GOOD = {
+    "uuid": "0b1e7f3c-9c51-4d0e-8a6f-3f2d5b7c9e01",
+    "event": "update",
+    "deviceTimestamp": 1620824038331,
+    "second": 3,
+    "raceId": 5402746,
+    "name": "Hayden",
+    "racerId": 0,
+    "classId": 1,
+    "cadence": 79.8,
+    "resistance": 79,
+}
+
+
+def with_(**changes: object) -> dict:
+    return {**GOOD, **changes}
+
+
+def reason(payload: bytes | str) -> str:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(payload)
+    return caught.value.reason
+
+
+def test_formula_vector() -> None:
+    assert output_of(80, 78) == pytest.approx(164.45)
+    assert output_milli(80, 78) == 164_450
+
+
+def test_output_milli_is_exact_for_one_decimal_cadence_and_whole_resistance() -> None:
+    for tenths in range(0, 2501, 7):
+        for resistance in (0, 33, 50, 86, 100):
+            cadence = tenths / 10
+            assert output_milli(cadence, resistance) == (tenths + 350) * (resistance + 65)
+
+
+def test_good_event_parses_to_telemetry_and_round_trips() -> None:
+    ev = parse_event(json.dumps(GOOD).encode())
+    assert ev == Telemetry(
+        uuid=GOOD["uuid"],
+        event="update",
+        device_timestamp=1620824038331,
+        second=3,
+        race_id=5402746,
+        name="Hayden",
+        racer_id=0,
+        class_id=1,
+        cadence=79.8,
+        resistance=79.0,
+    )
+    assert parse_event(ev.to_json()) == ev
+    assert b"\n" not in ev.to_json() and b" " not in ev.to_json()
+    assert ev.output == pytest.approx(((79.8 + 35) * (79 + 65)) / 100)
+    assert ev.key == (5402746, 0, 3)
+    assert not ev.is_final and validate(with_(event="final")).is_final
+
+
+def test_parse_accepts_str_and_non_ascii_names() -> None:
+    ev = parse_event(json.dumps(with_(name="Zoë Ångström"), ensure_ascii=False))
+    assert ev.name == "Zoë Ångström"
+    assert parse_event(ev.to_json()) == ev
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        (with_(cadence="79.8"), "wrong_type"),
+        (with_(racerId="0"), "wrong_type"),
+        (with_(second=3.0), "wrong_type"),
+        (with_(name=42), "wrong_type"),
+        (with_(uuid=7), "wrong_type"),
+        (with_(classId=True), "wrong_type"),  # bools are ints in Python, not in the schema
+        (with_(second=False), "wrong_type"),
+        (with_(resistance=True), "wrong_type"),
+        (with_(cadence=None), "wrong_type"),
+        (with_(event="start"), "unknown_event"),
+        (with_(uuid="0B1E7F3C-9C51-4D0E-8A6F-3F2D5B7C9E01"), "bad_uuid"),
+        (with_(uuid="0b1e7f3c9c514d0e8a6f3f2d5b7c9e01"), "bad_uuid"),
+        (with_(uuid="not-a-uuid"), "bad_uuid"),
+        (with_(classId=0), "out_of_range"),
+        (with_(classId=7), "out_of_range"),
+        (with_(second=0), "out_of_range"),
+        (with_(racerId=-1), "out_of_range"),
+        (with_(racerId=100_000_000), "out_of_range"),
+        (with_(raceId=-1), "out_of_range"),
+        (with_(cadence=250.1), "out_of_range"),
+        (with_(resistance=-0.5), "out_of_range"),
+        (with_(resistance=101), "out_of_range"),
+        (with_(deviceTimestamp=1_000), "out_of_range"),
+        (with_(name=""), "out_of_range"),
+        (with_(name="x" * 65), "out_of_range"),
+    ],
+)
+def test_bad_fields_are_rejected(doc: dict, expected: str) -> None:
+    assert reason(json.dumps(doc)) == expected
+
+
+@pytest.mark.parametrize("field", list(GOOD))
+def test_every_field_is_required(field: str) -> None:
+    doc = dict(GOOD)
+    del doc[field]
+    assert reason(json.dumps(doc)) == "missing_field"
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("field", ["cadence", "resistance"])
+def test_non_finite_numbers_are_rejected(field: str, token: str) -> None:
+    payload = json.dumps(GOOD).replace(f'"{field}": {GOOD[field]}', f'"{field}": {token}')
+    assert token in payload
+    assert reason(payload) == "not_finite"
+
+
+def test_malformed_payloads() -> None:
+    good = json.dumps(GOOD).encode()
+    assert reason(good[:-5]) == "bad_json"
+    assert reason(b"") == "bad_json"
+    assert reason(b"[1, 2]") == "not_an_object"
+    assert reason(b"null") == "not_an_object"
+    assert reason(good.replace(b"Hayden", b"Hay\xffden")) == "not_utf8"
+    assert reason(json.dumps(with_(name="x" * MAX_PAYLOAD_BYTES))) == "oversize"
+
+
+def test_oversize_is_checked_on_bytes_before_parsing() -> None:
+    padded = json.dumps(GOOD).encode() + b" " * (MAX_PAYLOAD_BYTES - len(json.dumps(GOOD).encode()))
+    assert parse_event(padded).name == "Hayden"
+    assert reason(padded + b" ") == "oversize"
+
+
+def test_race_id_is_the_300_second_slot_of_the_start() -> None:
+    start = 1_620_824_100_000  # a race boundary
+    assert start % RACE_MS == 0
+    assert race_id_for(start) == start // 300_000
+    assert race_id_for(start + RACE_MS - 1) == race_id_for(start)
+    assert race_id_for(start + RACE_MS) == race_id_for(start) + 1
+
+
+def test_winning_message_rule() -> None:
+    a = validate(GOOD)
+    later = validate(with_(deviceTimestamp=GOOD["deviceTimestamp"] + 1, uuid="00000000-0000-4000-8000-000000000000"))
+    tie_larger_uuid = validate(with_(uuid="ffffffff-0000-4000-8000-000000000000"))
+    assert later.beats(a) and not a.beats(later)
+    assert tie_larger_uuid.beats(a) and not a.beats(tie_larger_uuid)
+    assert not a.beats(validate(GOOD))  # the same message is not a win

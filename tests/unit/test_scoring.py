@@ -1,0 +1,93 @@
+"""What a score is: winners per key, exact totals, mergeable racer scores, ranking."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from alleycat.domain.events import Telemetry, output_milli
+from alleycat.domain.scoring import RacerScore, RaceScores, rank, score_races, winners
+
+
+def event(
+    second: int,
+    racer: int = 1,
+    cadence: float = 80.0,
+    resistance: float = 78,
+    ts: int | None = None,
+    uid: str | None = None,
+    kind: str = "update",
+    race: int = 5_400_000,
+) -> Telemetry:
+    return Telemetry(
+        uuid=uid or str(uuid.UUID(int=random.getrandbits(128), version=4)),
+        event=kind,
+        device_timestamp=ts if ts is not None else 1_620_000_000_000 + second * 1000,
+        second=second,
+        race_id=race,
+        name=f"r{racer}",
+        racer_id=racer,
+        class_id=2,
+        cadence=cadence,
+        resistance=resistance,
+    )
+
+
+def test_winners_collapse_duplicates_and_pick_the_later_message() -> None:
+    first = event(5, cadence=60.0, ts=1_000, uid="11111111-1111-4111-8111-111111111111")
+    later = event(5, cadence=70.0, ts=2_000, uid="00000000-1111-4111-8111-111111111111")
+    tie = event(5, cadence=75.0, ts=2_000, uid="22222222-1111-4111-8111-111111111111")
+    for order in ([first, later, tie, first], [tie, first, later, tie], [later, tie, first]):
+        assert winners(order) == {first.key: tie}
+    assert winners([first, first, first]) == {first.key: first}
+
+
+def test_racer_score_sums_exact_thousandths_once_per_second() -> None:
+    score = RacerScore(7, "Ana", 2)
+    assert score.add(1, output_milli(80, 78))
+    assert score.add(2, output_milli(30.1, 33))
+    assert not score.add(1, 999_999)  # second 1 is already counted
+    assert score.add(300, output_milli(90, 86), final=True)
+    assert score.total_milli == 164_450 + round(65.1 * 98 * 10) + 125 * 151 * 10
+    assert score.seconds == 3 and score.last_second == 300 and score.finished
+    assert score.max_milli == 125 * 151 * 10
+    assert score.total_output == score.total_milli / 1000
+    assert score.avg_output == round(score.total_milli / 3 / 1000, 3)
+
+
+def test_compact_round_trip_keeps_the_counted_seconds() -> None:
+    score = RacerScore(7, "Ana", 2)
+    for s in (1, 2, 150, 300):
+        score.add(s, 100_000 + s)
+    back = RacerScore.from_compact(7, score.to_compact())
+    assert back == score
+    assert not back.add(150, 5)  # merging the same point again is a no-op
+    assert back.add(151, 5)
+
+
+def test_rank_highest_total_first_ties_to_lower_racer_id() -> None:
+    scores = [RacerScore(i, f"r{i}", 1, total_milli=t) for i, t in ((5, 100), (3, 200), (9, 200), (1, 50))]
+    assert [s.racer_id for s in rank(scores)] == [3, 9, 5, 1]
+    assert RacerScore(1, "x", 1).avg_output == 0.0
+
+
+def test_score_races_matches_a_hand_computation_under_duplicates_and_shuffling() -> None:
+    rng = random.Random(3)
+    events = [
+        event(s, racer=r, cadence=round(rng.uniform(30, 90), 1), resistance=rng.randint(33, 86))
+        for r in (1, 2)
+        for s in range(1, 11)
+    ]
+    events[-1] = event(10, racer=2, cadence=50.0, resistance=40, kind="final")
+    expected = {
+        r: sum(output_milli(e.cadence, e.resistance) for e in events if e.racer_id == r and e.second <= 10)
+        for r in (1, 2)
+    }
+    noisy = events + rng.sample(events, 8)
+    rng.shuffle(noisy)
+    race = score_races(noisy)[events[0].race_id]
+    assert isinstance(race, RaceScores)
+    assert {r: s.total_milli for r, s in race.racers.items()} == expected
+    assert race.racers[2].finished and not race.racers[1].finished
+    assert all(s.seconds == 10 for s in race.racers.values())
+    assert [s.racer_id for s in race.standings()] == sorted(expected, key=lambda r: (-expected[r], r))
