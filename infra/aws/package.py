@@ -1,0 +1,180 @@
+"""`make package`: the Lambda code, its dependency layer and the Glue job files, in build/package/.
+
+    build/package/lambda/code/           alleycat/ and consumers/ (every function's CodeUri)
+    build/package/lambda/layer/python/   dependencies: arm64 (manylinux2014_aarch64) wheels for CPython 3.12
+    build/package/glue/<script>          the Glue job script, and alleycat-glue.zip (--extra-py-files)
+    build/package/glue/VERSION           content hash: the template's ArtifactVersion (S3 key of the Glue files)
+
+Dependencies come from PyPI only (binary wheels, no builds). Their versions are pyproject.toml's
+specifiers for the packages named in LAMBDA_PACKAGES. The handlers' imports are checked against
+what was packaged, and the unzipped size against Lambda's 250 MB limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+from infra.aws.build_template import GLUE_EXTRA_PY, GLUE_SCRIPT, function_specs
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "build" / "package"
+# Packages the handlers import beyond the standard library (boto3 is bundled too, so the code runs
+# against the SDK it was tested with rather than the runtime's).
+LAMBDA_PACKAGES = ("boto3", "pyarrow", "fastapi", "mangum")
+CODE_PACKAGES = ("alleycat", "consumers")
+GLUE_PACKAGES = ("alleycat", "glue_jobs")
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.12")
+
+
+def requirements(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
+    """pyproject's requirement strings for LAMBDA_PACKAGES (dependencies first, then the extras)."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    candidates = list(project["dependencies"]) + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
+    found: dict[str, str] = {}
+    for req in candidates:
+        name = req.split(";")[0].strip()
+        for sep in "<>=!~[ ":
+            name = name.split(sep)[0]
+        if name.lower() in LAMBDA_PACKAGES and name.lower() not in found:
+            found[name.lower()] = req
+    missing = [p for p in LAMBDA_PACKAGES if p not in found]
+    if missing:
+        raise SystemExit(f"package: {missing} not declared in pyproject.toml")
+    return [found[p] for p in LAMBDA_PACKAGES]
+
+
+def copy_packages(names: tuple[str, ...], dest: Path) -> None:
+    for name in names:
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def missing_imports(code: Path, layer: Path, entry_modules: list[str]) -> dict[str, set[str]]:
+    """Top-level modules the handlers reach (transitively, through packaged code) that are neither
+    in the standard library, the code, nor the layer. Lazy imports inside functions count too."""
+    available = {p.name.removesuffix(".py") for p in layer.iterdir()} | {p.name for p in code.iterdir()}
+    available |= set(sys.stdlib_module_names)
+    seen: set[str] = set()
+    todo = list(entry_modules)
+    missing: dict[str, set[str]] = {}
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = module_file(code, module)
+        if path is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in available:
+                    missing.setdefault(top, set()).add(module)
+                elif (code / top).exists():
+                    todo.append(name)
+                    parts = name.split(".")
+                    todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # package __init__s
+    return missing
+
+
+def tree_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def zip_packages(names: tuple[str, ...], target: Path) -> None:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            for path in sorted((REPO / name).rglob("*.py")):
+                info = zipfile.ZipInfo(str(path.relative_to(REPO)), date_time=(2020, 1, 1, 0, 0, 0))
+                zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)  # fixed dates: stable hash
+
+
+def package_lambda(out: Path, install: bool = True) -> None:
+    lambda_dir = out / "lambda"
+    code, layer = lambda_dir / "code", lambda_dir / "layer" / "python"
+    shutil.rmtree(code, ignore_errors=True)
+    code.mkdir(parents=True)
+    copy_packages(CODE_PACKAGES, code)
+    if install:
+        shutil.rmtree(layer, ignore_errors=True)
+        layer.mkdir(parents=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            *PLATFORM,
+            "--only-binary=:all:",
+            "--target",
+            str(layer),
+            *requirements(),
+        ]
+        print("== layer:", " ".join(requirements()))
+        subprocess.run(cmd, check=True)
+    entries = [s.handler.rpartition(".")[0] for s in function_specs()]
+    missing = missing_imports(code, layer, entries)
+    if missing:
+        raise SystemExit(f"package: handlers import modules that are not packaged: {missing}")
+    size = tree_size(code) + tree_size(layer)
+    if size > LAMBDA_UNZIPPED_LIMIT:
+        raise SystemExit(f"package: code + layer unzipped is {size / 2**20:.0f} MiB, over Lambda's 250 MB")
+    print(f"== lambda: code + layer {size / 2**20:.0f} MiB unzipped (limit 250 MB)")
+
+
+def package_glue(out: Path) -> str:
+    glue = out / "glue"
+    shutil.rmtree(glue, ignore_errors=True)
+    glue.mkdir(parents=True)
+    script = REPO / "glue_jobs" / GLUE_SCRIPT
+    if not script.exists():
+        raise SystemExit(f"package: the Glue job script {script.relative_to(REPO)} (named by the template) is missing")
+    shutil.copy2(script, glue / GLUE_SCRIPT)
+    zip_packages(GLUE_PACKAGES, glue / GLUE_EXTRA_PY)
+    digest = hashlib.sha256()
+    for name in (GLUE_SCRIPT, GLUE_EXTRA_PY):
+        digest.update((glue / name).read_bytes())
+    version = digest.hexdigest()[:16]
+    (glue / "VERSION").write_text(version + "\n")
+    print(f"== glue: {GLUE_SCRIPT}, {GLUE_EXTRA_PY}, ArtifactVersion {version}")
+    return version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the Lambda and Glue artifacts into build/package/")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-install", action="store_true", help="reuse the layer already in --out")
+    args = parser.parse_args(argv)
+    package_lambda(args.out, install=not args.no_install)
+    package_glue(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,422 @@
+"""The AWS SAM template: generated from the shared definitions, lint-clean, least privilege,
+encrypted, and in agreement with alleycat.resources and the raw lake schema."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from alleycat.domain.lake_schema import RAW_PARTITIONS, glue_columns
+from alleycat.resources import (
+    FIREHOSE_BUFFER_SECONDS,
+    GLUE_DATABASE,
+    MAPPINGS,
+    RAW_TABLE,
+    STREAM_RETENTION_HOURS,
+    TTL_ATTRIBUTE,
+    LakeLayout,
+    table_definition,
+)
+from infra.aws import build_template as bt
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "infra" / "aws" / "template.yaml"
+SAM = REPO / "build" / "tools" / "sam" / "bin" / "sam"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def of_type(resources: dict[str, Any], typ: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in resources.items() if r["Type"] == typ}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- generated, and valid ----------------------------------------------------------------------
+
+
+def test_committed_template_is_the_generated_one() -> None:
+    assert TEMPLATE.read_text() == bt.render(), "stale: run `python -m infra.aws.build_template` and commit"
+
+
+def test_cfn_lint_reports_no_errors() -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    errors = [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches if m.rule.severity == "error"]
+    assert errors == []
+
+
+def test_cfn_lint_catches_a_broken_template(tmp_path: Path) -> None:
+    """The lint test above can fail: a wrong property type in a copy of the template is an error."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    data = yaml.safe_load(TEMPLATE.read_text())
+    data["Resources"]["TelemetryStream"]["Properties"]["RetentionPeriodHours"] = "a day"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(data))
+    matches = lint_file(broken, config=ManualArgs(regions=["us-east-1"]))
+    assert any(m.rule.severity == "error" for m in matches)
+
+
+@pytest.mark.skipif(
+    not SAM.exists(), reason="SAM CLI not installed: `make validate-template` installs it (build/tools)"
+)
+def test_sam_validate_lint() -> None:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_REGION": "us-east-1"}
+    for args in (["--lint"], ["--region", "us-east-1"]):  # cfn-lint, then the SAM translator (offline)
+        done = subprocess.run(
+            [str(SAM), "validate", *args, "-t", str(TEMPLATE)], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- least privilege -------------------------------------------------------------------------
+
+
+def policy_statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for name, r in resources.items():
+        props = r.get("Properties", {})
+        if r["Type"] == "AWS::IAM::Role":
+            docs = [p["PolicyDocument"] for p in props.get("Policies", [])]
+            assert "ManagedPolicyArns" not in props, f"{name}: AWS managed policies are not least privilege"
+        elif r["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            docs = [props["PolicyDocument"]]
+        else:
+            continue
+        out += [(name, s) for doc in docs for s in doc["Statement"]]
+    return out
+
+
+def resource_text(resource: Any) -> str:
+    if isinstance(resource, str):
+        return resource
+    if "Fn::Sub" in resource:
+        return resource["Fn::Sub"]
+    return ""  # Ref / GetAtt of a declared resource: named by construction
+
+
+def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
+    statements = policy_statements(resources)
+    assert len(statements) > 20
+    for name, s in statements:
+        assert s["Effect"] == "Allow", f"{name}: {s}"
+        for action in as_list(s["Action"]):
+            assert "*" not in action, f"{name}/{s.get('Sid')}: wildcard action {action}"
+
+
+def test_wildcard_resources_only_for_documented_exceptions(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    documented = template["Metadata"]["WildcardResourceExceptions"]
+    assert documented == bt.WILDCARD_EXCEPTIONS
+    assert all(reason.strip() for reason in documented.values())
+    for name, s in policy_statements(resources):
+        for resource in as_list(s["Resource"]):
+            text = resource_text(resource)
+            if text == "*":
+                undocumented = [a for a in as_list(s["Action"]) if a not in documented]
+                assert undocumented == [], f"{name}/{s.get('Sid')}: Resource * for {undocumented}"
+                continue
+            # Named ARNs only: whatever follows the last ':' must start with a literal name.
+            tail = text.rsplit(":", 1)[-1]
+            assert not tail.startswith("*"), f"{name}/{s.get('Sid')}: unnamed resource {text}"
+
+
+def test_one_role_per_function_and_job(resources: dict[str, Any]) -> None:
+    functions = of_type(resources, "AWS::Serverless::Function")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    roles.append(resources["TelemetryJob"]["Properties"]["Role"]["Fn::GetAtt"][0])
+    roles.append(
+        resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]["RoleARN"]["Fn::GetAtt"][0]
+    )
+    assert len(roles) == len(set(roles)), roles
+    for f in functions.values():  # SAM would add its own role and AWS managed policies
+        assert "Policies" not in f["Properties"]
+
+
+def test_publisher_may_publish_exactly_the_standings_topics(resources: dict[str, Any]) -> None:
+    from consumers.publish import topic
+
+    statements = [s for _, s in policy_statements({"r": resources["PublisherRole"]}) if "iot:Publish" in s["Action"]]
+    (arn,) = [resource_text(r) for s in statements for r in s["Resource"]]
+    pattern = arn.split(":topic/", 1)[1]
+    assert fnmatch.fnmatchcase(topic(5402746), pattern)
+    assert not fnmatch.fnmatchcase("alleycat/admin", pattern)
+
+
+# --- encryption -----------------------------------------------------------------------------
+
+
+def test_encryption_at_rest(resources: dict[str, Any]) -> None:
+    stream = resources["TelemetryStream"]["Properties"]
+    assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
+    table = resources["Table"]["Properties"]
+    assert table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["SSEType"] == "KMS"
+    destination = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert destination["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"]
+    for name, q in of_type(resources, "AWS::SQS::Queue").items():
+        assert q["Properties"].get("KmsMasterKeyId"), name
+    for name, t in of_type(resources, "AWS::SNS::Topic").items():
+        assert t["Properties"].get("KmsMasterKeyId"), name
+    athena = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert athena["EnforceWorkGroupConfiguration"] is True
+    assert athena["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert resources["DataKey"]["Properties"]["EnableKeyRotation"] is True
+
+
+def test_buckets_are_encrypted_private_and_tls_only(resources: dict[str, Any]) -> None:
+    buckets = of_type(resources, "AWS::S3::Bucket")
+    assert set(buckets) == {"LakeBucket", "ArtifactsBucket", "AthenaResultsBucket"}
+    policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type(resources, "AWS::S3::BucketPolicy").values()}
+    for name, b in buckets.items():
+        props = b["Properties"]
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("aws:kms", "AES256"), name
+        assert (
+            all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+        )
+        deny = policies[name]["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in deny
+        ), name
+    lake_rules = {r["Id"]: r for r in buckets["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    raw_key = LakeLayout("s3://b").raw.removeprefix("s3://b/")
+    assert lake_rules["raw-telemetry"]["Prefix"] == f"{raw_key}/"
+    assert "ExpirationInDays" in lake_rules["raw-telemetry"]
+
+
+# --- agreement with alleycat.resources ---------------------------------------------------------
+
+
+def test_functions_and_mappings_agree_with_resources(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    assert template["Globals"]["Function"]["Runtime"] == "python3.12"
+    assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+    functions = of_type(resources, "AWS::Serverless::Function")
+    streamed = {
+        name
+        for name, f in functions.items()
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] in ("Kinesis", "DynamoDB")
+    }
+    assert streamed == {f"{m.name}Function" for m in MAPPINGS}
+    for m in MAPPINGS:
+        props = functions[f"{m.name}Function"]["Properties"]
+        assert (props["Handler"], props["Timeout"], props["MemorySize"]) == (m.handler, m.timeout_s, m.memory_mb)
+        (event,) = props["Events"].values()
+        assert event["Type"] == {"kinesis": "Kinesis", "dynamodb": "DynamoDB"}[m.source]
+        e = event["Properties"]
+        expected_stream = (
+            {"Fn::GetAtt": ["TelemetryStream", "Arn"]}
+            if m.source == "kinesis"
+            else {"Fn::GetAtt": ["Table", "StreamArn"]}
+        )
+        assert e["Stream"] == expected_stream
+        assert e["StartingPosition"] == m.starting_position
+        assert e["BatchSize"] == m.batch_size
+        assert e["MaximumBatchingWindowInSeconds"] == m.max_batching_window_s
+        assert e["MaximumRetryAttempts"] == m.maximum_retry_attempts
+        assert e["MaximumRecordAgeInSeconds"] == m.maximum_record_age_s
+        assert e["BisectBatchOnFunctionError"] == m.bisect_on_error
+        assert e["ParallelizationFactor"] == m.parallelization_factor
+        assert e.get("TumblingWindowInSeconds") == m.tumbling_window_s
+        assert ("ReportBatchItemFailures" in e.get("FunctionResponseTypes", [])) == m.report_batch_item_failures
+
+
+def test_every_mapping_has_a_failure_destination_and_bounded_retries(resources: dict[str, Any]) -> None:
+    queues = of_type(resources, "AWS::SQS::Queue")
+    for name, f in of_type(resources, "AWS::Serverless::Function").items():
+        for event in f["Properties"].get("Events", {}).values():
+            if event["Type"] not in ("Kinesis", "DynamoDB"):
+                continue
+            e = event["Properties"]
+            destination = e["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
+            assert destination[0] in queues and destination[1] == "Arn", name
+            assert 0 <= e["MaximumRetryAttempts"] <= 10_000, f"{name}: retries must be bounded (-1 is forever)"
+            assert 60 <= e["MaximumRecordAgeInSeconds"] <= 604_800, f"{name}: record age must be bounded"
+            role = resources[f["Properties"]["Role"]["Fn::GetAtt"][0]]
+            sends = [
+                s
+                for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                if "sqs:SendMessage" in s["Action"]
+            ]
+            assert sends and sends[0]["Resource"] == [{"Fn::GetAtt": destination}], name
+
+
+def test_table_agrees_with_table_definition(resources: dict[str, Any]) -> None:
+    expected = table_definition("x")
+    props = resources["Table"]["Properties"]
+    for key in ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"):
+        assert props[key] == expected[key], key
+    assert props["StreamSpecification"]["StreamViewType"] == expected["StreamSpecification"]["StreamViewType"]
+    assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_raw_table_agrees_with_lake_schema(resources: dict[str, Any]) -> None:
+    assert resources["GlueDatabase"]["Properties"]["DatabaseInput"]["Name"] == GLUE_DATABASE
+    table = resources["RawTable"]["Properties"]["TableInput"]
+    assert table["Name"] == RAW_TABLE
+    assert table["StorageDescriptor"]["Columns"] == glue_columns()
+    assert [(p["Name"], p["Type"]) for p in table["PartitionKeys"]] == list(RAW_PARTITIONS)
+    assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": LakeLayout("s3://${LakeBucket}").raw + "/"}
+    assert table["Parameters"]["projection.enabled"] == "true"
+    for name, _ in RAW_PARTITIONS:
+        assert f"projection.{name}.type" in table["Parameters"]
+
+
+def test_firehose_writes_the_raw_layout(resources: dict[str, Any]) -> None:
+    props = resources["RawDeliveryStream"]["Properties"]
+    assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
+    d = props["ExtendedS3DestinationConfiguration"]
+    raw = LakeLayout("s3://b").raw.removeprefix("s3://b/")
+    failed = LakeLayout("s3://b").processing_failed.removeprefix("s3://b/")
+    keys = "/".join(f"{n}=!{{partitionKeyFromLambda:{n}}}" for n, _ in RAW_PARTITIONS)
+    assert (
+        d["Prefix"]
+        == f"{raw}/{keys}/"
+        == "raw/telemetry/dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/"
+    )
+    assert d["ErrorOutputPrefix"].startswith(f"{failed}/!{{firehose:error-output-type}}/")
+    assert d["DynamicPartitioningConfiguration"]["Enabled"] is True
+    assert d["BufferingHints"]["IntervalInSeconds"] == FIREHOSE_BUFFER_SECONDS
+    size = resources and d["BufferingHints"]["SizeInMBs"]
+    assert size == {"Ref": "FirehoseBufferMB"}
+    conversion = d["DataFormatConversionConfiguration"]
+    assert conversion["Enabled"] is True and "ParquetSerDe" in conversion["OutputFormatConfiguration"]["Serializer"]
+    assert conversion["SchemaConfiguration"]["TableName"] == {"Ref": "RawTable"}
+    (processor,) = d["ProcessingConfiguration"]["Processors"]
+    params = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
+    assert params["LambdaArn"] == {"Fn::GetAtt": ["FirehoseTransformFunction", "Arn"]}
+
+
+def test_firehose_buffer_respects_the_aws_minimum(template: dict[str, Any]) -> None:
+    p = template["Parameters"]["FirehoseBufferMB"]
+    assert p["MinValue"] >= 64 and p["Default"] >= p["MinValue"]
+
+
+def test_glue_job(resources: dict[str, Any]) -> None:
+    job = resources["TelemetryJob"]["Properties"]
+    assert job["GlueVersion"] == "5.1"
+    assert job["Command"]["Name"] == "gluestreaming"
+    assert job["Command"]["ScriptLocation"] == {
+        "Fn::Sub": f"s3://${{ArtifactsBucket}}/glue/${{ArtifactVersion}}/{bt.GLUE_SCRIPT}"
+    }
+    assert job["DefaultArguments"]["--datalake-formats"] == "hudi"
+    assert job["WorkerType"] == {"Ref": "GlueWorkerType"} and job["NumberOfWorkers"] == {"Ref": "GlueWorkers"}
+    assert job["DefaultArguments"]["--lake_uri"] == {"Fn::Sub": "s3://${LakeBucket}"}
+    assert job["DefaultArguments"]["--glue_database"] == GLUE_DATABASE
+
+
+def test_glue_job_arguments_are_the_ones_the_job_reads(resources: dict[str, Any]) -> None:
+    """Arguments that are not Glue's own must be keys of glue_jobs.telemetry_job.ARGUMENTS (read
+    from the source: importing the job needs Spark)."""
+    tree = ast.parse((REPO / "glue_jobs" / bt.GLUE_SCRIPT).read_text())
+    (arguments,) = [
+        n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "ARGUMENTS"
+    ]
+    known = set(ast.literal_eval(arguments))
+    ours = {k.removeprefix("--") for k in resources["TelemetryJob"]["Properties"]["DefaultArguments"]}
+    glue_own = {
+        "datalake-formats",
+        "enable-glue-datacatalog",
+        "enable-metrics",
+        "enable-continuous-cloudwatch-log",
+        "continuous-log-logGroup",
+        "job-bookmark-option",
+        "extra-py-files",
+        "conf",
+    }
+    assert ours - glue_own <= known
+    assert "lake_uri" in ours
+
+
+def test_api_is_authorised_and_throttled(resources: dict[str, Any]) -> None:
+    api = resources["LeaderboardApi"]["Properties"]
+    default = api["Auth"]["DefaultAuthorizer"]
+    assert "JwtConfiguration" in api["Auth"]["Authorizers"][default]
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] and api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    for name, f in of_type(resources, "AWS::Serverless::Function").items():
+        for e in f["Properties"].get("Events", {}).values():
+            if e["Type"] == "HttpApi":
+                assert "Auth" not in e["Properties"], f"{name}: a route must not opt out of the authorizer"
+
+
+# --- observability ---------------------------------------------------------------------------
+
+
+def alarms_on(resources: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == metric
+    ]
+
+
+def dimension(alarm: dict[str, Any], name: str) -> Any:
+    return next(d["Value"] for d in alarm["Dimensions"] if d["Name"] == name)
+
+
+def test_alarms(resources: dict[str, Any]) -> None:
+    functions = set(of_type(resources, "AWS::Serverless::Function"))
+    for metric in ("Errors", "Throttles"):
+        assert {dimension(a, "FunctionName")["Ref"] for a in alarms_on(resources, metric)} == functions
+    half_retention_ms = STREAM_RETENTION_HOURS * 3600 * 1000 / 2
+    ages = {dimension(a, "FunctionName")["Ref"]: a["Threshold"] for a in alarms_on(resources, "IteratorAge")}
+    assert set(ages) == {f"{m.name}Function" for m in MAPPINGS}
+    for m in MAPPINGS:
+        threshold = ages[f"{m.name}Function"]
+        assert threshold < half_retention_ms
+        assert threshold < m.maximum_record_age_s * 1000, "older records are discarded: the alarm could never fire"
+    (stream_age,) = alarms_on(resources, "GetRecords.IteratorAgeMilliseconds")
+    assert stream_age["Threshold"] < half_retention_ms
+    queues = {
+        dimension(a, "QueueName")["Fn::GetAtt"][0] for a in alarms_on(resources, "ApproximateNumberOfMessagesVisible")
+    }
+    assert queues == set(of_type(resources, "AWS::SQS::Queue"))
+    assert alarms_on(resources, "WriteThrottleEvents") and alarms_on(resources, "ReadThrottleEvents")
+    assert alarms_on(resources, "DeliveryToS3.Success")
+    assert alarms_on(resources, "glue.driver.aggregate.numFailedTasks")
+    for a in of_type(resources, "AWS::CloudWatch::Alarm").values():
+        assert a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert of_type(resources, "AWS::CloudWatch::Dashboard")
+
+
+def test_every_log_group_has_retention_and_every_function_its_own(resources: dict[str, Any]) -> None:
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    for name, g in groups.items():
+        assert g["Properties"]["RetentionInDays"], name
+    for name, f in of_type(resources, "AWS::Serverless::Function").items():
+        assert f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups, name
+        group_name = groups[f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]["LogGroupName"][
+            "Fn::Sub"
+        ]
+        assert group_name == "/aws/lambda/" + f["Properties"]["FunctionName"]["Fn::Sub"]
+
+
+def test_handlers_name_real_modules() -> None:
+    """Every handler the template names is a module file in the repository (consumers/...)."""
+    for spec in bt.function_specs():
+        module, _, func = spec.handler.rpartition(".")
+        path = REPO / Path(*module.split("."))
+        source = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+        assert source.exists(), spec.handler
+        assert re.search(rf"^def {func}\(", source.read_text(), re.M), spec.handler
