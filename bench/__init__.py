@@ -1,5 +1,5 @@
 """Benchmarks: `make bench` runs every module listed in BENCHES and prints its figures."""
 
 BENCHES = [
-    # "bench.producer",
+    "bench.producer",
 ]
