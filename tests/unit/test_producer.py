@@ -223,3 +223,12 @@ def test_kafka_sink_sends_keyed_records_and_dead_letters_failed_deliveries(tmp_p
     letters = dead_letters(tmp_path)
     assert [base64.b64decode(d["data"]) for d in letters] == [sent[i].data for i in (3, 7, 11, 15, 19)]
     assert {(d["errorCode"], d["attempts"]) for d in letters} == {("TimeoutError", 3)}
+
+
+def test_a_record_over_one_megabyte_is_dead_lettered_not_sent(tmp_path: Path) -> None:
+    fake = FakeKinesis()
+    sink, _ = sink_for(fake, tmp_path)
+    sink.put([Record(b"x" * (1024 * 1024), "k"), *records(3)])
+    sink.flush()
+    assert len(fake.delivered) == 3 and sink.stats.dead_lettered == 1
+    assert [(d["errorCode"], d["attempts"]) for d in dead_letters(tmp_path)] == [("RecordTooLarge", 0)]

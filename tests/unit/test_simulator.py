@@ -160,3 +160,12 @@ def test_record_bytes_are_the_events_json() -> None:
     config = SimConfig(start_ms=START, seed=8, classes=(3,), racers=3, race_seconds=5)
     assert simulate(config).splitlines() == [ev.to_json() for ev in events_of(config)]
     assert json.loads(simulate(config).splitlines()[0])["classId"] == 3
+
+
+def test_start_option_is_floored_to_a_race_boundary(tmp_path: Path) -> None:
+    out = tmp_path / "s.jsonl"
+    args = ["simulate", "--seed", "1", "--racers", "1", "--race-seconds", "2", "--speed", "0", "--no-send"]
+    assert alleycat_main([*args, "--start", "2024-05-12T13:02:31Z", "--out", str(out)]) == 0
+    first = parse_event(out.read_bytes().splitlines()[0])
+    boundary = 1_715_518_800_000  # 2024-05-12T13:00:00Z
+    assert first.race_id == race_id_for(boundary) and first.device_timestamp // 1000 == boundary // 1000 + 1
