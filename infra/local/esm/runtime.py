@@ -138,17 +138,20 @@ class ShardPoller(threading.Thread):
                 buffer.extend(read.records)
                 read_after = read.records[-1].sequence_number
             iterator = read.next_iterator
+            # a window ends on time only once the shard is read to its tip: while catching up, the
+            # next window's first record closes it
+            at_tip = read.behind_ms == 0 and len(read.records) < limit
             due = bool(buffer) and (
                 len(buffer) >= limit
                 or time.monotonic() - buffered_at >= self.mapping.max_batching_window_s
                 or iterator is None
-                or self.invoker.window_ended(read_started)
+                or (at_tip and self.invoker.window_ended(read_started))
             )
             if due:
                 if not self.invoker.process(buffer):
                     break
                 buffer = []
-            if not buffer and not self.invoker.close_if_due(read_started):
+            if at_tip and not buffer and not self.invoker.close_if_due(read_started):
                 break
             if iterator is None:
                 if not buffer and self.invoker.close():
