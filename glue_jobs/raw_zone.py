@@ -1,0 +1,89 @@
+"""The raw landing zone as files: list what Firehose delivered, and write events in its format.
+
+Layout: ``LakeLayout.raw/dt=YYYY-MM-DD/hour=HH/<object>.parquet`` with ``RAW_SCHEMA`` (partition
+from the event's deviceTimestamp, ``raw_partition``). ``write_events`` writes that format
+directly (tests, benchmarks, backfills of saved events); the local Firehose
+(``infra.local.firehose``) is the normal writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import count
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from alleycat import lake
+from alleycat.domain.events import Telemetry
+from alleycat.domain.lake_schema import RAW_SCHEMA, raw_partition
+from alleycat.resources import LakeLayout
+
+_sequence = count()
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str
+    size: int
+    mtime_ms: int
+
+
+def list_files(layout: LakeLayout) -> list[RawFile]:
+    """Every delivered Parquet object under the raw zone, oldest first."""
+    fs, root = lake.filesystem(layout.raw)
+    if fs.get_file_info(root).type == pafs.FileType.NotFound:
+        return []
+    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    files = [
+        RawFile(i.path, i.size or 0, int(i.mtime.timestamp() * 1000) if i.mtime else 0)
+        for i in infos
+        if i.type == pafs.FileType.File and i.base_name.endswith(".parquet") and not i.base_name.startswith((".", "_"))
+    ]
+    return sorted(files, key=lambda f: (f.mtime_ms, f.path))
+
+
+def rows(events: Iterable[Telemetry], arrival_ms: int, shard_id: str = "shardId-000000000000") -> list[dict]:
+    """Raw rows for ``events`` as Firehose's transform makes them."""
+    return [
+        {
+            "uuid": ev.uuid,
+            "event": ev.event,
+            "device_timestamp": ev.device_timestamp,
+            "second": ev.second,
+            "race_id": ev.race_id,
+            "name": ev.name,
+            "racer_id": ev.racer_id,
+            "class_id": ev.class_id,
+            "cadence": ev.cadence,
+            "resistance": ev.resistance,
+            "output": ev.output,
+            "arrival_timestamp": arrival_ms,
+            "shard_id": shard_id,
+            "sequence_number": str(next(_sequence)),
+        }
+        for ev in events
+    ]
+
+
+def write_events(layout: LakeLayout, events: Iterable[Telemetry], arrival_ms: int, object_name: str) -> list[str]:
+    """Write ``events`` as one Parquet object per partition; returns the URIs written.
+
+    Each object appears atomically (written under a dot-name that readers skip, then renamed)."""
+    by_partition: dict[tuple[str, str], list[dict]] = {}
+    for row in rows(events, arrival_ms):
+        part = raw_partition(row["device_timestamp"])
+        by_partition.setdefault((part["dt"], part["hour"]), []).append(row)
+    written = []
+    for (dt, hour), part_rows in sorted(by_partition.items()):
+        uri = lake.join(layout.raw, f"dt={dt}", f"hour={hour}", f"{object_name}.parquet")
+        fs, path = lake.filesystem(uri)
+        fs.create_dir(os.path.dirname(path), recursive=True)
+        temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+        pq.write_table(pa.Table.from_pylist(part_rows, schema=RAW_SCHEMA), temporary, filesystem=fs)
+        fs.move(temporary, path)
+        written.append(uri)
+    return written
