@@ -141,13 +141,6 @@ class Simulator:
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
-    def race_ids(self) -> Iterator[int]:
-        """The raceIds this run uses, in order (unbounded for a continuous run)."""
-        index = 0
-        while self.config.races is None or index < self.config.races:
-            yield race_id_for(self.config.race_start(index))
-            index += 1
-
     def ticks(self) -> Iterator[Tick]:
         """Every simulated second of the run, with the events of that second."""
         cfg = self.config
