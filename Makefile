@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 JARS := build/jars
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
-.PHONY: setup run test bench up down status lint clean
+.PHONY: setup run test bench up down status lint clean package deploy validate-template
 
 setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed
 
@@ -62,3 +62,26 @@ lint: setup
 
 clean: down
 	rm -rf build .alleycat $(VENV) infra/local/node_modules
+
+# --- AWS (docs/deploy.md). The SAM CLI lives in its own venv: its pins would downgrade the project's.
+SAM := build/tools/sam/bin/sam
+STACK ?= alleycat
+
+$(SAM): pyproject.toml
+	@echo "== AWS SAM CLI (build/tools/sam)"
+	@test -x build/tools/sam/bin/python || $(PYTHON) -m venv build/tools/sam
+	@build/tools/sam/bin/pip install -q --disable-pip-version-check \
+		"$$($(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml","rb"))["project"]["optional-dependencies"]["deploy"])')"
+	@touch $@
+
+validate-template: setup $(SAM)
+	@$(BIN)/python -m infra.aws.build_template --check
+	@SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template infra/aws/template.yaml
+	@SAM_CLI_TELEMETRY=0 $(SAM) validate --region us-east-1 --template infra/aws/template.yaml
+
+package: setup
+	@$(BIN)/python -m infra.aws.build_template --check
+	@$(BIN)/python -m infra.aws.package
+
+deploy: package $(SAM)
+	@SAM_CLI_TELEMETRY=0 $(BIN)/python -m infra.aws.deploy --stack $(STACK) --sam $(SAM)
