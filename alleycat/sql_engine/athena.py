@@ -1,0 +1,124 @@
+"""Running a query on Amazon Athena (boto3): start it, poll it with progress on stderr, page its rows.
+
+Parameters go as Athena ExecutionParameters (``?`` in the text, typed literals as values, see
+``params.positional``). Rows come back as text; they are typed by the result's column metadata
+so every output format prints what the local engine prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import pyarrow as pa
+
+from alleycat import aws
+from alleycat.resources import GLUE_DATABASE
+from alleycat.sql_engine import SqlError
+
+log = logging.getLogger(__name__)
+
+DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    workgroup: str
+    output_location: str | None  # None: the workgroup's configured result location
+    database: str = GLUE_DATABASE
+    poll_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls) -> AthenaSettings:
+        return cls(
+            workgroup=os.environ.get("ALLEYCAT_ATHENA_WORKGROUP", "primary"),
+            output_location=os.environ.get("ALLEYCAT_ATHENA_OUTPUT") or None,
+        )
+
+
+def _integer(text: str) -> int:
+    return int(text)
+
+
+def _boolean(text: str) -> bool:
+    return text == "true"
+
+
+def _timestamp(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.removesuffix(" UTC"))
+
+
+# Athena result type -> (pyarrow type, parser of its text)
+_TYPES: dict[str, tuple[pa.DataType, Callable[[str], Any]]] = {
+    "tinyint": (pa.int8(), _integer),
+    "smallint": (pa.int16(), _integer),
+    "integer": (pa.int32(), _integer),
+    "bigint": (pa.int64(), _integer),
+    "real": (pa.float32(), float),
+    "float": (pa.float32(), float),
+    "double": (pa.float64(), float),
+    "boolean": (pa.bool_(), _boolean),
+    "date": (pa.date32(), dt.date.fromisoformat),
+    "timestamp": (pa.timestamp("ms"), _timestamp),
+    "timestamp with time zone": (pa.timestamp("ms", tz="UTC"), _timestamp),
+}
+
+
+def _column(info: dict[str, Any], texts: list[str | None]) -> pa.Array:
+    kind = info["Type"].lower()
+    if kind == "decimal":
+        typ = pa.decimal128(info["Precision"], info["Scale"])
+        return pa.array([None if t is None else decimal.Decimal(t) for t in texts], typ)
+    typ, parse = _TYPES.get(kind, (pa.string(), str))  # varchar, char, array, map, row, json: as text
+    return pa.array([None if t is None else parse(t) for t in texts], typ)
+
+
+def run(sql: str, execution_parameters: list[str], settings: AthenaSettings, progress: TextIO = sys.stderr) -> pa.Table:
+    """Run one statement on Athena and return its rows."""
+    athena = aws.client("athena")
+    request: dict[str, Any] = {
+        "QueryString": sql,
+        "QueryExecutionContext": {"Database": settings.database},
+        "WorkGroup": settings.workgroup,
+    }
+    if settings.output_location:
+        request["ResultConfiguration"] = {"OutputLocation": settings.output_location}
+    if execution_parameters:
+        request["ExecutionParameters"] = execution_parameters
+    query_id = athena.start_query_execution(**request)["QueryExecutionId"]
+    log.info("athena query started", extra={"queryExecutionId": query_id, "workGroup": settings.workgroup})
+    started = time.monotonic()
+    while True:
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        state = execution["Status"]["State"]
+        scanned = execution.get("Statistics", {}).get("DataScannedInBytes", 0)
+        elapsed = time.monotonic() - started
+        print(f"athena {query_id}: {state} ({elapsed:.0f} s, {scanned} bytes scanned)", file=progress)
+        if state in DONE:
+            break
+        time.sleep(settings.poll_seconds)
+    if state != "SUCCEEDED":
+        reason = execution["Status"].get("StateChangeReason", "no reason given")
+        raise SqlError(f"athena query {query_id} {state}: {reason}")
+    return _results(athena, query_id)
+
+
+def _results(athena: Any, query_id: str) -> pa.Table:
+    columns: list[dict[str, Any]] = []
+    rows: list[list[str | None]] = []
+    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
+        result = page["ResultSet"]
+        page_rows = [[d.get("VarCharValue") for d in row["Data"]] for row in result["Rows"]]
+        if not columns:
+            columns = result["ResultSetMetadata"]["ColumnInfo"]
+            page_rows = page_rows[1:]  # a SELECT's first row repeats the column names
+        rows += page_rows
+    arrays = [_column(info, [row[i] for row in rows]) for i, info in enumerate(columns)]
+    return pa.Table.from_arrays(arrays, names=[info["Name"] for info in columns])
