@@ -2,4 +2,5 @@
 
 BENCHES = [
     "bench.producer",
+    "bench.sql",
 ]

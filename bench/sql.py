@@ -1,0 +1,126 @@
+"""The library queries on a simulated day: median time of each on the local engine.
+
+A day of raw telemetry (3 million rows: 288 races x 300 s x 35 racers, 1% retried) is written as
+RAW_SCHEMA Parquet with pyarrow compute (vectorized), the Glue job builds the Hudi tables from it
+in one backfill batch (timed separately: it is the slow part), then every query in sql/queries
+runs ``REPEATS`` times through a fresh LocalEngine (what ``alleycat sql`` does) and the median is
+printed. ``python -m bench sql``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from alleycat.domain.events import RACE_MS
+from alleycat.domain.lake_schema import RAW_SCHEMA
+from alleycat.resources import LakeLayout
+from alleycat.sql_engine.local import LocalEngine
+from alleycat.sql_engine.params import Query, substitute
+from glue_jobs import telemetry_job
+
+QUERIES = Path(__file__).resolve().parents[1] / "sql" / "queries"
+DAY = dt.date(2024, 5, 1)
+RACES, SECONDS, RACERS = 288, 300, 35  # 3,024,000 points
+RETRY_EVERY = 100  # every 100th row is delivered twice
+REPEATS = 3
+LAKE_URI = "s3://bench-lake"
+
+
+def _midnight_ms() -> int:
+    return int(dt.datetime(DAY.year, DAY.month, DAY.day, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def raw_day(races: int = RACES, racers: int = RACERS) -> pa.Table:
+    """One day of raw rows, computed column by column."""
+    n = races * SECONDS * racers
+    idx = pa.array(range(n), pa.int64())
+    race = pc.divide(idx, SECONDS * racers)  # integer division
+    slot = pc.subtract(idx, pc.multiply(race, SECONDS * racers))
+    racer = pc.divide(slot, SECONDS)
+    second = pc.add(pc.subtract(slot, pc.multiply(racer, SECONDS)), 1)
+    first_race = _midnight_ms() // RACE_MS
+    race_id = pc.add(race, first_race)
+    device = pc.add(pc.multiply(race_id, RACE_MS), pc.add(pc.multiply(second, 1000), pc.multiply(racer, 7)))
+    cadence = pc.round(pc.add(pc.multiply(pc.random(n), 60.0), 30.0), 1)
+    resistance = pc.round(pc.add(pc.multiply(pc.random(n), 53.0), 33.0), 0)
+    output = pc.divide(pc.multiply(pc.add(cadence, 35.0), pc.add(resistance, 65.0)), 100.0)
+    uuid = pc.binary_join_element_wise("00000000-0000-4000-8000-", pc.utf8_lpad(pc.cast(idx, pa.string()), 12, "0"), "")
+    racer_id = pc.cast(pc.add(racer, 1000), pa.int32())
+    table = pa.table(
+        {
+            "uuid": uuid,
+            "event": pc.if_else(pc.equal(second, SECONDS), "final", "update"),
+            "device_timestamp": device,
+            "second": pc.cast(second, pa.int32()),
+            "race_id": race_id,
+            "name": pc.binary_join_element_wise("rider-", pc.cast(racer_id, pa.string()), ""),
+            "racer_id": racer_id,
+            "class_id": pc.cast(pc.add(pc.divide(racer, (racers + 5) // 6), 1), pa.int32()),
+            "cadence": cadence,
+            "resistance": resistance,
+            "output": output,
+            "arrival_timestamp": pc.add(device, 250),
+            "shard_id": pc.if_else(pc.less(idx, 0), "", "shardId-000000000000"),  # a constant column
+            "sequence_number": pc.cast(idx, pa.string()),
+        }
+    )
+    retries = table.filter(pc.equal(pc.subtract(idx, pc.multiply(pc.divide(idx, RETRY_EVERY), RETRY_EVERY)), 0))
+    arrival = retries.schema.get_field_index("arrival_timestamp")
+    retries = retries.set_column(arrival, "arrival_timestamp", pc.add(retries["arrival_timestamp"], 2000))
+    return pa.concat_tables([table, retries]).cast(RAW_SCHEMA)
+
+
+def write_raw(table: pa.Table, root: Path) -> None:
+    hours = pc.divide(pc.subtract(table["device_timestamp"], _midnight_ms()), 3_600_000)
+    base = root / LakeLayout(LAKE_URI).raw.removeprefix("s3://")
+    for hour in range(24):
+        part = table.filter(pc.equal(hours, hour))
+        if part.num_rows:
+            directory = base / f"dt={DAY.isoformat()}" / f"hour={hour:02d}"
+            directory.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, directory / "part-0.parquet")
+
+
+def params_for(table: pa.Table) -> dict[str, str]:
+    return {
+        "race_id": str(table["race_id"][0].as_py()),
+        "racer_id": str(table["racer_id"][0].as_py()),
+        "class_id": "1",
+        "day": DAY.isoformat(),
+        "late_ms": "60000",
+    }
+
+
+def run(races: int = RACES) -> None:
+    with tempfile.TemporaryDirectory(prefix="alleycat-bench-sql-") as tmp:
+        os.environ["ALLEYCAT_S3_ROOT"] = tmp
+        started = time.monotonic()
+        table = raw_day(races)
+        write_raw(table, Path(tmp))
+        print(f"   raw day: {table.num_rows:,} rows written in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        spark = telemetry_job.local_spark_session("alleycat-bench-sql")
+        try:
+            telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=LAKE_URI, mode="backfill", export_bests=False))
+        finally:
+            spark.stop()
+        print(f"   Hudi tables built by the Glue job (backfill) in {time.monotonic() - started:.1f} s")
+        values = params_for(table)
+        for path in sorted(QUERIES.glob("*.sql")):
+            query = Query.from_file(path)
+            sql = substitute(query, {p.name: values[p.name] for p in query.params})
+            times, rows = [], 0
+            for _ in range(REPEATS):
+                started = time.monotonic()
+                rows = LocalEngine(LAKE_URI).run(sql).num_rows
+                times.append(time.monotonic() - started)
+            print(f"   {path.stem:<24} median {statistics.median(times):6.2f} s  ({rows} rows)")
