@@ -2,5 +2,6 @@
 
 BENCHES = [
     "bench.producer",
+    "bench.realtime",
     "bench.sql",
 ]
