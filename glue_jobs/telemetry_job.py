@@ -135,6 +135,7 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
     jars = sorted(HUDI_JAR_DIR.glob("*.jar"))
     if not jars:
         raise RuntimeError(f"the Hudi Spark bundle is not in {HUDI_JAR_DIR}: run `make setup`")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import alleycat like the driver
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -144,7 +145,6 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true")
-        .config("spark.pyspark.python", sys.executable)
     )
     for key, value in HUDI_SPARK_CONF.items():
         builder = builder.config(key, value)
