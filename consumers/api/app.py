@@ -1,0 +1,354 @@
+"""The leaderboard API: FastAPI routes over the single table, the bests export and the live channel.
+
+The same app runs under uvicorn locally (``alleycat api``) and on Lambda behind an API Gateway HTTP
+API (``consumers.api.handler``, through Mangum). docs/api.md describes every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Path, Query, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from alleycat.domain import keys
+from alleycat.domain.events import CLASS_IDS, MAX_RACER_ID
+from alleycat.domain.scoring import RacerScore, rank
+from alleycat.resources import GSI_BOARDS, GSI_HISTORY
+from alleycat.settings import Settings
+from consumers.api import errors
+from consumers.api.errors import ApiError, not_found
+from consumers.api.exports import BestsExports, ExportMissing
+from consumers.api.live import IOT_TOPIC, LiveHub
+from consumers.api.models import (
+    ClassBestEntry,
+    ClassLeaderboard,
+    ClassList,
+    ClassSummary,
+    Delivered,
+    ErrorBody,
+    Health,
+    LeaderboardEntry,
+    LiveMessage,
+    LiveStanding,
+    LiveStandings,
+    RaceLeaderboard,
+    RaceList,
+    RacerBest,
+    RacerBests,
+    RacerRace,
+    RacerRaces,
+    RaceSummary,
+)
+from consumers.api.store import Store, plain
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+HISTORY_LIMIT = 10
+MAX_HISTORY_LIMIT = 50
+MAX_RACE_ID = 2**53
+
+RaceId = Annotated[int, Path(alias="raceId", ge=0, le=MAX_RACE_ID, description="a race id, 0..2^53")]
+RacerId = Annotated[int, Path(alias="racerId", ge=0, le=MAX_RACER_ID, description="a racer id, 0..99,999,999")]
+ClassId = Annotated[int, Path(alias="classId", description=f"a class id, {CLASS_IDS.start}..{CLASS_IDS.stop - 1}")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="entries per page, 1..1000")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="the `nextCursor` of the previous page")]
+
+PER_SECOND_BESTS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}},
+}
+_ERROR = {"model": ErrorBody}
+_404 = {404: {**_ERROR, "description": "no such race, class or racer (or nothing recorded for it yet)"}}
+
+
+def _known_class(class_id: int) -> int:
+    if class_id not in CLASS_IDS:
+        raise not_found(f"class {class_id} does not exist; the classes are listed at /classes.")
+    return class_id
+
+
+def _entry(item: dict[str, Any], position: int) -> LeaderboardEntry:
+    return LeaderboardEntry(
+        rank=position,
+        racer_id=int(item["racerId"]),
+        name=item["name"],
+        total_output=float(item["totalOutput"]),
+        avg_output=float(item["avgOutput"]),
+        max_output=float(item["maxOutput"]),
+        seconds=int(item["seconds"]),
+        finished=bool(item["finished"]),
+    )
+
+
+def _live_standing(score: RacerScore, position: int) -> LiveStanding:
+    return LiveStanding(
+        rank=position,
+        racer_id=score.racer_id,
+        name=score.name,
+        total_output=score.total_output,
+        avg_output=score.avg_output,
+        max_output=score.max_output,
+        seconds=score.seconds,
+        last_second=score.last_second,
+        finished=score.finished,
+    )
+
+
+def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
+    """The app. ``live_push``: serve the in-process SSE channel (local); off on Lambda, where IoT Core does it."""
+    store = Store(settings.table)
+    exports = BestsExports(settings.lake_uri)
+    hub = LiveHub()
+    app = FastAPI(
+        title="Alleycat leaderboard API",
+        version="1.0.0",
+        description="Race leaderboards, live standings, class and racer records. Errors are "
+        '`{"error": code, "message": sentence}`. Paged lists return `nextCursor`; pass it back as `cursor`.',
+    )
+    errors.install(app)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> Health:
+        return Health(status="ok")
+
+    @app.get("/classes", tags=["classes"])
+    def list_classes() -> ClassList:
+        return ClassList(
+            classes=[
+                ClassSummary(class_id=c, races=f"/classes/{c}/races", leaderboard=f"/classes/{c}/leaderboard")
+                for c in CLASS_IDS
+            ]
+        )
+
+    @app.get("/classes/{classId}/races", tags=["classes"], responses=_404)
+    def class_races(
+        class_id: ClassId,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="races per page, 1..1000")] = 20,
+        status: Annotated[Literal["live", "completed"] | None, Query(description="only races in this state")] = None,
+        cursor: Cursor = None,
+    ) -> RaceList:
+        """A class's races, most recent first (Query `PK = CLASS#c`, descending)."""
+        _known_class(class_id)
+        page = store.page(
+            scope=f"class-races:{class_id}:{status}",
+            index=None,
+            partition=keys.class_pk(class_id),
+            sk_prefix="RACE#",
+            limit=limit,
+            page_cursor=cursor,
+            status=status,
+        )
+        races = [
+            RaceSummary(
+                race_id=keys.parse_race_sk(item["SK"]),
+                class_id=class_id,
+                status=item["status"],
+                started_at=plain(item.get("startedAt")),
+                racers=plain(item.get("racers")),
+            )
+            for item in page.items
+        ]
+        return RaceList(class_id=class_id, races=races, next_cursor=page.next_cursor)
+
+    @app.get("/races/{raceId}/leaderboard", tags=["races"], responses=_404)
+    def race_leaderboard(race_id: RaceId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> RaceLeaderboard:
+        """A race's results, highest total first (Query GSI1 `RACE#r`, descending); ranks continue across pages."""
+        page = store.page(
+            scope=f"race:{race_id}",
+            index=GSI_BOARDS,
+            partition=keys.race_pk(race_id),
+            limit=limit,
+            page_cursor=cursor,
+        )
+        if not page.items and cursor is None:
+            raise not_found(f"race {race_id} has no results; check the id, or see /races/{race_id}/live while it runs.")
+        return RaceLeaderboard(
+            race_id=race_id,
+            class_id=int(page.items[0]["classId"]) if page.items else None,
+            entries=[_entry(item, page.rank_offset + i) for i, item in enumerate(page.items, 1)],
+            next_cursor=page.next_cursor,
+        )
+
+    @app.get("/races/{raceId}/live", tags=["races"], responses=_404)
+    def race_live(race_id: RaceId) -> LiveStandings:
+        """The standings of a race in progress (GetItem `RACE#r / LIVE`), ranked by the domain's rule."""
+        item = store.get(keys.race_pk(race_id), keys.LIVE_SK)
+        if item is None:
+            raise not_found(
+                f"race {race_id} is not running (no live standings); "
+                f"finished races are at /races/{race_id}/leaderboard."
+            )
+        scores = [RacerScore.from_compact(int(racer), doc) for racer, doc in plain(item["racers"]).items()]
+        return LiveStandings(
+            race_id=race_id,
+            class_id=int(item["classId"]),
+            window_end=item.get("windowEnd"),
+            version=int(item["version"]),
+            updated_at=plain(item.get("updatedAt")),
+            standings=[_live_standing(score, i) for i, score in enumerate(rank(scores), 1)],
+        )
+
+    def _live_push_available() -> None:
+        if not live_push:
+            raise ApiError(
+                404,
+                "not_available",
+                "this deployment pushes live standings over AWS IoT Core: subscribe to the topic "
+                f"{IOT_TOPIC.replace('{race_id}', '<raceId>')}.",
+            )
+
+    @app.get(
+        "/races/{raceId}/live/stream",
+        tags=["races"],
+        response_class=EventSourceResponse,
+        dependencies=[Depends(_live_push_available)],
+        responses={404: {**_ERROR, "description": "no push channel here (on AWS: IoT Core)"}},
+    )
+    async def race_live_stream(race_id: RaceId) -> AsyncIterator[ServerSentEvent]:
+        """Server-Sent Events: a `subscribed` event, then a `standings` event per live update of the race
+        (the message the publisher sends). Local stack only; on AWS subscribe to the IoT Core topic
+        `alleycat/races/<raceId>/standings`."""
+        queue = hub.subscribe(race_id)
+        try:
+            yield ServerSentEvent(event="subscribed", data={"raceId": race_id})
+            while True:
+                message = await queue.get()
+                yield ServerSentEvent(event="standings", data=message)
+        finally:
+            hub.unsubscribe(race_id, queue)
+
+    if live_push:
+
+        @app.post("/internal/live", include_in_schema=False, status_code=202)
+        async def publish_live(message: LiveMessage) -> Delivered:
+            """The local publisher's endpoint: fan a standings message out to the race's SSE subscribers."""
+            doc = message.model_dump(by_alias=True)
+            return Delivered(subscribers=hub.publish(message.race_id, doc))
+
+    @app.get("/classes/{classId}/leaderboard", tags=["classes"], responses=_404)
+    def class_leaderboard(class_id: ClassId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> ClassLeaderboard:
+        """All-time: each racer's best race in the class, highest first (Query GSI1 `BEST#CLASS#c`, descending)."""
+        _known_class(class_id)
+        page = store.page(
+            scope=f"class-board:{class_id}",
+            index=GSI_BOARDS,
+            partition=keys.best_board_pk(class_id),
+            limit=limit,
+            page_cursor=cursor,
+        )
+        entries = [
+            ClassBestEntry(
+                rank=page.rank_offset + i,
+                racer_id=int(item["racerId"]),
+                name=item["name"],
+                total_output=float(item["totalOutput"]),
+                race_id=int(item["raceId"]),
+            )
+            for i, item in enumerate(page.items, 1)
+        ]
+        return ClassLeaderboard(class_id=class_id, entries=entries, next_cursor=page.next_cursor)
+
+    @app.get(
+        "/classes/{classId}/per-second-bests",
+        tags=["classes"],
+        responses={
+            200: {
+                "description": "`{racerId: {second: output}}`: each racer's best output at each second of a race",
+                "content": {"application/json": {"schema": PER_SECOND_BESTS_SCHEMA}},
+            },
+            **_404,
+            503: {**_ERROR, "description": "the export exists but cannot be read"},
+        },
+    )
+    def class_per_second_bests(class_id: ClassId) -> Response:
+        """The all-time per-second personal bests of a class: the lake export `class-<c>.json.gz`, cached."""
+        _known_class(class_id)
+        try:
+            return Response(exports.get(class_id), media_type="application/json")
+        except ExportMissing:
+            raise not_found(
+                f"the per-second bests of class {class_id} have not been exported yet "
+                f"(expected at {exports.uri(class_id)}); try again after the export job has run."
+            ) from None
+        except (OSError, EOFError, ValueError):
+            raise ApiError(
+                503, "export_unreadable", f"the export {exports.uri(class_id)} cannot be read; retry later."
+            ) from None
+
+    @app.get("/racers/{racerId}/races", tags=["racers"], responses=_404)
+    def racer_races(
+        racer_id: RacerId,
+        limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_LIMIT, description="races per page, 1..50")] = HISTORY_LIMIT,
+        cursor: Cursor = None,
+    ) -> RacerRaces:
+        """A racer's races, most recent first, with score and rank (Query GSI2 `RACER#x`, descending)."""
+        page = store.page(
+            scope=f"racer-races:{racer_id}",
+            index=GSI_HISTORY,
+            partition=keys.racer_pk(racer_id),
+            limit=limit,
+            page_cursor=cursor,
+        )
+        if not page.items and cursor is None:
+            raise not_found(f"racer {racer_id} has no recorded races; check the id.")
+        races = []
+        for item in page.items:
+            race_id = int(item["raceId"])
+            stored = item.get("rank")
+            races.append(
+                RacerRace(
+                    **_entry(item, 0).model_dump(exclude={"rank", "racer_id"}),
+                    race_id=race_id,
+                    class_id=int(item["classId"]),
+                    rank=int(stored) if stored is not None else store.rank_in_race(race_id, item["GSI1SK"]),
+                )
+            )
+        return RacerRaces(racer_id=racer_id, races=races, next_cursor=page.next_cursor)
+
+    @app.get("/racers/{racerId}/bests", tags=["racers"], responses=_404)
+    def racer_bests(racer_id: RacerId) -> RacerBests:
+        """A racer's best race score in each class (Query `PK = RACER#x`, `SK begins_with BEST#`)."""
+        page = store.page(
+            scope=f"racer-bests:{racer_id}",
+            index=None,
+            partition=keys.racer_pk(racer_id),
+            sk_prefix="BEST#",
+            limit=len(CLASS_IDS),
+            page_cursor=None,
+        )
+        if not page.items:
+            raise not_found(f"racer {racer_id} has no personal bests yet; check the id.")
+        bests = [
+            RacerBest(
+                class_id=int(item["classId"]),
+                name=item["name"],
+                total_output=float(item["totalOutput"]),
+                race_id=int(item["raceId"]),
+            )
+            for item in sorted(page.items, key=lambda item: int(item["classId"]))
+        ]
+        return RacerBests(racer_id=racer_id, bests=bests)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with our 400 error shape in place of its 422 validation schema."""
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path in doc["paths"].values():
+                for operation in path.values():
+                    responses = operation["responses"]
+                    if responses.pop("422", None) is not None or "parameters" in operation:
+                        responses["400"] = {
+                            "description": "malformed id, limit or cursor",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                        }
+            schemas = doc.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

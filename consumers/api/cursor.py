@@ -1,0 +1,67 @@
+"""Opaque page cursors: base64url of the DynamoDB LastEvaluatedKey and the rank offset, signed.
+
+A cursor is ``base64url(mac[16] || json({"k": key, "r": rank_offset}))``. The MAC (HMAC-SHA256,
+keyed with ``ALLEYCAT_CURSOR_KEY``) covers the listing the cursor belongs to, so an edited cursor,
+or one from another listing, is refused with a 400 before it reaches DynamoDB. The key's attribute
+names are checked too, so even a correctly signed but malformed key cannot make a query fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+
+from consumers.api.errors import ApiError
+
+MAX_CURSOR_CHARS = 2048
+_MAC_BYTES = 16
+_ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _secret() -> bytes:
+    return os.environ.get("ALLEYCAT_CURSOR_KEY", "alleycat-local-cursor-key").encode()
+
+
+def _mac(scope: str, raw: bytes) -> bytes:
+    return hmac.new(_secret(), scope.encode() + b"\n" + raw, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def encode(scope: str, key: dict[str, str], rank_offset: int) -> str:
+    raw = json.dumps({"k": key, "r": rank_offset}, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(_mac(scope, raw) + raw).decode().rstrip("=")
+
+
+def _invalid(why: str) -> ApiError:
+    return ApiError(400, "invalid_cursor", f"the cursor {why}; pass the nextCursor of the previous page unchanged.")
+
+
+def decode(scope: str, cursor: str, attributes: tuple[str, ...]) -> tuple[dict[str, str], int]:
+    """The key and rank offset of a cursor made by ``encode`` for the same ``scope``; else a 400."""
+    if len(cursor) > MAX_CURSOR_CHARS or not _ALPHABET.match(cursor):
+        raise _invalid("is not a base64url string of at most 2048 characters")
+    try:
+        blob = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise _invalid("is not valid base64url") from None
+    mac, raw = blob[:_MAC_BYTES], blob[_MAC_BYTES:]
+    if not hmac.compare_digest(mac, _mac(scope, raw)):
+        raise _invalid("was altered or belongs to another listing")
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise _invalid("is corrupt") from None
+    key, offset = (doc.get("k"), doc.get("r")) if isinstance(doc, dict) else (None, None)
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(attributes)
+        or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values())
+        or type(offset) is not int
+        or offset < 0
+    ):
+        raise _invalid("is corrupt")
+    return key, offset

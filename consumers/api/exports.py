@@ -1,0 +1,51 @@
+"""The per-second personal bests of a class: the export the Glue job writes to the lake
+(``glue_jobs.bests_export``: gzip JSON ``{racerId: {second: output}}``), cached in memory as the
+JSON bytes to serve."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+
+from alleycat import lake
+from alleycat.resources import LakeLayout
+from glue_jobs.bests_export import export_uri
+
+EXPORT_TTL_S = 30.0
+
+
+class ExportMissing(LookupError):
+    """No export of that class exists yet."""
+
+
+class BestsExports:
+    def __init__(self, lake_uri: str, ttl_s: float = EXPORT_TTL_S) -> None:
+        self.layout = LakeLayout(lake_uri)
+        self.ttl_s = ttl_s
+        self._cache: dict[int, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def uri(self, class_id: int) -> str:
+        return export_uri(self.layout, class_id)
+
+    def get(self, class_id: int) -> bytes:
+        """The export of ``class_id`` as JSON bytes. Raises ExportMissing, or ValueError/OSError if unreadable."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(class_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        fs, path = lake.filesystem(self.uri(class_id))
+        try:
+            with fs.open_input_stream(path, compression=None) as stream:
+                blob = stream.read()
+        except FileNotFoundError:
+            raise ExportMissing(self.uri(class_id)) from None
+        body = gzip.decompress(blob)
+        if not isinstance(json.loads(body), dict):
+            raise ValueError(f"{self.uri(class_id)} is not a JSON object")
+        with self._lock:
+            self._cache[class_id] = (now + self.ttl_s, body)
+        return body

@@ -1,0 +1,137 @@
+"""The API's wire format: pydantic models, camelCase field names like the telemetry events."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ErrorBody(Camel):
+    error: str = Field(description="a short, stable code, e.g. `not_found`, `invalid_parameter`, `invalid_cursor`")
+    message: str = Field(description="what went wrong and what to do about it")
+
+
+class Health(Camel):
+    status: Literal["ok"]
+
+
+class ClassSummary(Camel):
+    class_id: int
+    races: str = Field(description="path of the class's recent races")
+    leaderboard: str = Field(description="path of the class's all-time leaderboard")
+
+
+class ClassList(Camel):
+    classes: list[ClassSummary]
+
+
+class RaceSummary(Camel):
+    race_id: int
+    class_id: int
+    status: Literal["live", "completed"]
+    started_at: int | None = Field(None, description="epoch milliseconds")
+    racers: int | None = Field(None, description="number of racers")
+
+
+class RaceList(Camel):
+    class_id: int
+    races: list[RaceSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class LeaderboardEntry(Camel):
+    rank: int
+    racer_id: int
+    name: str
+    total_output: float
+    avg_output: float
+    max_output: float
+    seconds: int
+    finished: bool
+
+
+class RaceLeaderboard(Camel):
+    race_id: int
+    class_id: int | None = Field(description="null only on an empty page past the end")
+    entries: list[LeaderboardEntry]
+    next_cursor: str | None
+
+
+class LiveStanding(LeaderboardEntry):
+    last_second: int
+
+
+class LiveStandings(Camel):
+    race_id: int
+    class_id: int
+    window_end: str | None = Field(description="end (ISO 8601 UTC) of the last aggregated window")
+    version: int
+    updated_at: int | None = Field(description="when the standings were written, epoch milliseconds")
+    standings: list[LiveStanding]
+
+
+class ClassBestEntry(Camel):
+    rank: int
+    racer_id: int
+    name: str
+    total_output: float
+    race_id: int
+
+
+class ClassLeaderboard(Camel):
+    class_id: int
+    entries: list[ClassBestEntry]
+    next_cursor: str | None
+
+
+class RacerRace(Camel):
+    race_id: int
+    class_id: int
+    name: str
+    rank: int
+    total_output: float
+    avg_output: float
+    max_output: float
+    seconds: int
+    finished: bool
+
+
+class RacerRaces(Camel):
+    racer_id: int
+    races: list[RacerRace]
+    next_cursor: str | None
+
+
+class RacerBest(Camel):
+    class_id: int
+    name: str
+    total_output: float
+    race_id: int
+
+
+class RacerBests(Camel):
+    racer_id: int
+    bests: list[RacerBest]
+
+
+class LiveMessage(Camel):
+    """What the publisher POSTs to /internal/live (locally) and to IoT Core (on AWS)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["standings"]
+    race_id: int = Field(ge=0)
+    class_id: int
+    window_end: str | None
+    standings: list[dict[str, Any]]
+    changed: list[Any]
+
+
+class Delivered(Camel):
+    subscribers: int = Field(description="how many open streams of this race received the message")
