@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "infra.local.esm.cli",
     "consumers.cli",
     "consumers.api.cli",
+    "infra.local.lake_cli",
 ]
 
 

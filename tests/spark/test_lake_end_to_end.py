@@ -1,0 +1,98 @@
+"""End to end on the local stack: the simulator puts races with duplicates, late and malformed
+events on the stream -> the local Firehose -> the Glue job -> the Hudi tables, read back with
+hudi-rs, equal alleycat.domain.scoring over the valid events; malformed ones are all under
+processing-failed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lake_events import expected_bests, expected_results, expected_telemetry
+from pyspark.sql import SparkSession
+
+from alleycat import lake
+from alleycat.domain.events import InvalidEvent, Telemetry, parse_event
+from alleycat.resources import LakeLayout
+from alleycat.settings import Settings
+from glue_jobs import bests_export, snapshots, telemetry_job
+from glue_jobs.catalog import table
+from infra.local import lake_cli
+
+pytestmark = [pytest.mark.spark, pytest.mark.stack]
+
+
+def _simulate(out: Path) -> list[bytes]:
+    result = subprocess.run(
+        [sys.executable, "-m", "alleycat.cli", "simulate", "--seed", "11", "--classes", "1,2", "--racers", "4",
+         "--race-seconds", "30", "--races", "2", "--speed", "0", "--duplicate-rate", "0.1", "--late-rate", "0.1",
+         "--malformed-rate", "0.05", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes().splitlines()
+
+
+def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
+    stack: Settings, spark: SparkSession, tmp_path: Path
+) -> None:
+    records = _simulate(tmp_path / "records.jsonl")
+    valid: list[Telemetry] = []
+    malformed: list[bytes] = []
+    for record in records:
+        try:
+            valid.append(parse_event(record))
+        except InvalidEvent:
+            malformed.append(record)
+    assert malformed and len(valid) > len({ev.uuid for ev in valid}), "the run has malformed events and duplicates"
+
+    assert lake_cli.deliver_once(stack) == len(records)
+    telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=stack.lake_uri, mode="once"))
+
+    def rows(name: str) -> list[dict]:
+        return snapshots.read(table(stack.lake_uri, name)).to_pylist()
+
+    assert {(r["race_id"], r["racer_id"], r["second"]): (r["uuid"], r["output_milli"]) for r in rows("telemetry")} == (
+        expected_telemetry(valid)
+    )
+    results = {
+        (r["race_id"], r["racer_id"]): (
+            r["class_id"], r["name"], r["total_output"], r["avg_output"], r["max_output"], r["seconds"],
+            r["last_second"], r["finished"],
+        )
+        for r in rows("race_results")
+    }  # fmt: skip
+    assert results == expected_results(valid)
+    bests = expected_bests(valid)
+    assert {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows("racer_bests")} == bests
+    for class_id in (1, 2):
+        exported = bests_export.read(LakeLayout(stack.lake_uri), class_id)
+        assert sum(len(seconds) for seconds in exported.values()) == sum(1 for k in bests if k[1] == class_id)
+
+    failed_dir = Path(lake.resolve(LakeLayout(stack.lake_uri).processing_failed))
+    failed = [json.loads(line) for f in failed_dir.rglob("*") if f.is_file() for line in f.read_text().splitlines()]
+    assert sorted(base64.b64decode(doc["rawData"]) for doc in failed) == sorted(malformed)
+
+    counts = lake_cli.row_counts(stack)
+    assert counts == {
+        "telemetry": len(expected_telemetry(valid)),
+        "race_results": len(results),
+        "racer_bests": len(bests),
+    }
+    race_id, top = lake_cli.top_of_race(stack)
+    assert race_id == max(ev.race_id for ev in valid) and len(top) == 3
+    assert [t["totalOutput"] for t in top] == sorted(
+        (v[2] for k, v in results.items() if k[0] == race_id), reverse=True
+    )[:3]
+
+    status = subprocess.run(
+        [sys.executable, "-m", "alleycat.cli", "lake", "status", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["raw"]["files"] > 0 and report["processingFailedFiles"] > 0
+    assert all(report["tables"][name]["commits"] >= 1 for name in ("telemetry", "race_results", "racer_bests"))
