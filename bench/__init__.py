@@ -4,4 +4,5 @@ BENCHES = [
     "bench.producer",
     "bench.realtime",
     "bench.sql",
+    "bench.api",
 ]

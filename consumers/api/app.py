@@ -42,6 +42,7 @@ from consumers.api.models import (
     RacerRaces,
     RaceSummary,
 )
+from consumers.api.response_cache import ResponseCache
 from consumers.api.store import Store, plain
 
 DEFAULT_LIMIT = 100
@@ -102,6 +103,7 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
     store = Store(settings.table)
     exports = BestsExports(settings.lake_uri)
     hub = LiveHub()
+    answers = ResponseCache()
     app = FastAPI(
         title="Alleycat leaderboard API",
         version="1.0.0",
@@ -123,54 +125,64 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
             ]
         )
 
-    @app.get("/classes/{classId}/races", tags=["classes"], responses=_404)
+    @app.get("/classes/{classId}/races", response_model=RaceList, tags=["classes"], responses=_404)
     def class_races(
         class_id: ClassId,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="races per page, 1..1000")] = 20,
         status: Annotated[Literal["live", "completed"] | None, Query(description="only races in this state")] = None,
         cursor: Cursor = None,
-    ) -> RaceList:
+    ) -> Response:
         """A class's races, most recent first (Query `PK = CLASS#c`, descending)."""
-        _known_class(class_id)
-        page = store.page(
-            scope=f"class-races:{class_id}:{status}",
-            index=None,
-            partition=keys.class_pk(class_id),
-            sk_prefix="RACE#",
-            limit=limit,
-            page_cursor=cursor,
-            status=status,
-        )
-        races = [
-            RaceSummary(
-                race_id=keys.parse_race_sk(item["SK"]),
-                class_id=class_id,
-                status=item["status"],
-                started_at=plain(item.get("startedAt")),
-                racers=plain(item.get("racers")),
-            )
-            for item in page.items
-        ]
-        return RaceList(class_id=class_id, races=races, next_cursor=page.next_cursor)
 
-    @app.get("/races/{raceId}/leaderboard", tags=["races"], responses=_404)
-    def race_leaderboard(race_id: RaceId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> RaceLeaderboard:
+        def build() -> RaceList:
+            _known_class(class_id)
+            page = store.page(
+                scope=f"class-races:{class_id}:{status}",
+                index=None,
+                partition=keys.class_pk(class_id),
+                sk_prefix="RACE#",
+                limit=limit,
+                page_cursor=cursor,
+                status=status,
+            )
+            races = [
+                RaceSummary(
+                    race_id=keys.parse_race_sk(item["SK"]),
+                    class_id=class_id,
+                    status=item["status"],
+                    started_at=plain(item.get("startedAt")),
+                    racers=plain(item.get("racers")),
+                )
+                for item in page.items
+            ]
+            return RaceList(class_id=class_id, races=races, next_cursor=page.next_cursor)
+
+        return answers.json(("class-races", class_id, limit, status, cursor), build)
+
+    @app.get("/races/{raceId}/leaderboard", response_model=RaceLeaderboard, tags=["races"], responses=_404)
+    def race_leaderboard(race_id: RaceId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         """A race's results, highest total first (Query GSI1 `RACE#r`, descending); ranks continue across pages."""
-        page = store.page(
-            scope=f"race:{race_id}",
-            index=GSI_BOARDS,
-            partition=keys.race_pk(race_id),
-            limit=limit,
-            page_cursor=cursor,
-        )
-        if not page.items and cursor is None:
-            raise not_found(f"race {race_id} has no results; check the id, or see /races/{race_id}/live while it runs.")
-        return RaceLeaderboard(
-            race_id=race_id,
-            class_id=int(page.items[0]["classId"]) if page.items else None,
-            entries=[_entry(item, page.rank_offset + i) for i, item in enumerate(page.items, 1)],
-            next_cursor=page.next_cursor,
-        )
+
+        def build() -> RaceLeaderboard:
+            page = store.page(
+                scope=f"race:{race_id}",
+                index=GSI_BOARDS,
+                partition=keys.race_pk(race_id),
+                limit=limit,
+                page_cursor=cursor,
+            )
+            if not page.items and cursor is None:
+                raise not_found(
+                    f"race {race_id} has no results; check the id, or see /races/{race_id}/live while it runs."
+                )
+            return RaceLeaderboard(
+                race_id=race_id,
+                class_id=int(page.items[0]["classId"]) if page.items else None,
+                entries=[_entry(item, page.rank_offset + i) for i, item in enumerate(page.items, 1)],
+                next_cursor=page.next_cursor,
+            )
+
+        return answers.json(("race", race_id, limit, cursor), build)
 
     @app.get("/races/{raceId}/live", tags=["races"], responses=_404)
     def race_live(race_id: RaceId) -> LiveStandings:
@@ -228,28 +240,32 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
             doc = message.model_dump(by_alias=True)
             return Delivered(subscribers=hub.publish(message.race_id, doc))
 
-    @app.get("/classes/{classId}/leaderboard", tags=["classes"], responses=_404)
-    def class_leaderboard(class_id: ClassId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> ClassLeaderboard:
+    @app.get("/classes/{classId}/leaderboard", response_model=ClassLeaderboard, tags=["classes"], responses=_404)
+    def class_leaderboard(class_id: ClassId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         """All-time: each racer's best race in the class, highest first (Query GSI1 `BEST#CLASS#c`, descending)."""
-        _known_class(class_id)
-        page = store.page(
-            scope=f"class-board:{class_id}",
-            index=GSI_BOARDS,
-            partition=keys.best_board_pk(class_id),
-            limit=limit,
-            page_cursor=cursor,
-        )
-        entries = [
-            ClassBestEntry(
-                rank=page.rank_offset + i,
-                racer_id=int(item["racerId"]),
-                name=item["name"],
-                total_output=float(item["totalOutput"]),
-                race_id=int(item["raceId"]),
+
+        def build() -> ClassLeaderboard:
+            _known_class(class_id)
+            page = store.page(
+                scope=f"class-board:{class_id}",
+                index=GSI_BOARDS,
+                partition=keys.best_board_pk(class_id),
+                limit=limit,
+                page_cursor=cursor,
             )
-            for i, item in enumerate(page.items, 1)
-        ]
-        return ClassLeaderboard(class_id=class_id, entries=entries, next_cursor=page.next_cursor)
+            entries = [
+                ClassBestEntry(
+                    rank=page.rank_offset + i,
+                    racer_id=int(item["racerId"]),
+                    name=item["name"],
+                    total_output=float(item["totalOutput"]),
+                    race_id=int(item["raceId"]),
+                )
+                for i, item in enumerate(page.items, 1)
+            ]
+            return ClassLeaderboard(class_id=class_id, entries=entries, next_cursor=page.next_cursor)
+
+        return answers.json(("class-board", class_id, limit, cursor), build)
 
     @app.get(
         "/classes/{classId}/per-second-bests",
@@ -278,72 +294,81 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
                 503, "export_unreadable", f"the export {exports.uri(class_id)} cannot be read; retry later."
             ) from None
 
-    @app.get("/racers/{racerId}/races", tags=["racers"], responses=_404)
+    @app.get("/racers/{racerId}/races", response_model=RacerRaces, tags=["racers"], responses=_404)
     def racer_races(
         racer_id: RacerId,
         limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_LIMIT, description="races per page, 1..50")] = HISTORY_LIMIT,
         cursor: Cursor = None,
-    ) -> RacerRaces:
+    ) -> Response:
         """A racer's races, most recent first, with score and rank (Query GSI2 `RACER#x`, descending)."""
-        page = store.page(
-            scope=f"racer-races:{racer_id}",
-            index=GSI_HISTORY,
-            partition=keys.racer_pk(racer_id),
-            limit=limit,
-            page_cursor=cursor,
-        )
-        if not page.items and cursor is None:
-            raise not_found(f"racer {racer_id} has no recorded races; check the id.")
-        races = []
-        for item in page.items:
-            race_id = int(item["raceId"])
-            stored = item.get("rank")
-            races.append(
-                RacerRace(
-                    **_entry(item, 0).model_dump(exclude={"rank", "racer_id"}),
-                    race_id=race_id,
-                    class_id=int(item["classId"]),
-                    rank=int(stored) if stored is not None else store.rank_in_race(race_id, item["GSI1SK"]),
-                )
-            )
-        return RacerRaces(racer_id=racer_id, races=races, next_cursor=page.next_cursor)
 
-    @app.get("/racers/{racerId}/bests", tags=["racers"], responses=_404)
-    def racer_bests(racer_id: RacerId) -> RacerBests:
-        """A racer's best race score in each class (Query `PK = RACER#x`, `SK begins_with BEST#`)."""
-        page = store.page(
-            scope=f"racer-bests:{racer_id}",
-            index=None,
-            partition=keys.racer_pk(racer_id),
-            sk_prefix="BEST#",
-            limit=len(CLASS_IDS),
-            page_cursor=None,
-        )
-        if not page.items:
-            raise not_found(f"racer {racer_id} has no personal bests yet; check the id.")
-        bests = [
-            RacerBest(
-                class_id=int(item["classId"]),
-                name=item["name"],
-                total_output=float(item["totalOutput"]),
-                race_id=int(item["raceId"]),
+        def build() -> RacerRaces:
+            page = store.page(
+                scope=f"racer-races:{racer_id}",
+                index=GSI_HISTORY,
+                partition=keys.racer_pk(racer_id),
+                limit=limit,
+                page_cursor=cursor,
             )
-            for item in sorted(page.items, key=lambda item: int(item["classId"]))
-        ]
-        return RacerBests(racer_id=racer_id, bests=bests)
+            if not page.items and cursor is None:
+                raise not_found(f"racer {racer_id} has no recorded races; check the id.")
+            races = []
+            for item in page.items:
+                race_id = int(item["raceId"])
+                stored = item.get("rank")
+                races.append(
+                    RacerRace(
+                        **_entry(item, 0).model_dump(exclude={"rank", "racer_id"}),
+                        race_id=race_id,
+                        class_id=int(item["classId"]),
+                        rank=int(stored) if stored is not None else store.rank_in_race(race_id, item["GSI1SK"]),
+                    )
+                )
+            return RacerRaces(racer_id=racer_id, races=races, next_cursor=page.next_cursor)
+
+        return answers.json(("racer-races", racer_id, limit, cursor), build)
+
+    @app.get("/racers/{racerId}/bests", response_model=RacerBests, tags=["racers"], responses=_404)
+    def racer_bests(racer_id: RacerId) -> Response:
+        """A racer's best race score in each class (Query `PK = RACER#x`, `SK begins_with BEST#`)."""
+
+        def build() -> RacerBests:
+            page = store.page(
+                scope=f"racer-bests:{racer_id}",
+                index=None,
+                partition=keys.racer_pk(racer_id),
+                sk_prefix="BEST#",
+                limit=len(CLASS_IDS),
+                page_cursor=None,
+            )
+            if not page.items:
+                raise not_found(f"racer {racer_id} has no personal bests yet; check the id.")
+            bests = [
+                RacerBest(
+                    class_id=int(item["classId"]),
+                    name=item["name"],
+                    total_output=float(item["totalOutput"]),
+                    race_id=int(item["raceId"]),
+                )
+                for item in sorted(page.items, key=lambda item: int(item["classId"]))
+            ]
+            return RacerBests(racer_id=racer_id, bests=bests)
+
+        return answers.json(("racer-bests", racer_id), build)
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's document, with our 400 error shape in place of its 422 validation schema."""
+        """FastAPI's document; data endpoints declare our 400 and 503 error shape instead of its 422."""
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
             for path in doc["paths"].values():
                 for operation in path.values():
                     responses = operation["responses"]
                     if responses.pop("422", None) is not None or "parameters" in operation:
-                        responses["400"] = {
-                            "description": "malformed id, limit or cursor",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-                        }
+                        responses["400"] = {"description": "malformed id, limit or cursor", "content": error}
+                        responses.setdefault(
+                            "503", {"description": "a backing service is unavailable", "content": error}
+                        )
             schemas = doc.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)

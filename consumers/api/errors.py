@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -68,6 +69,14 @@ def install(app: FastAPI) -> None:
         else:
             body = _body("http_error", str(exc.detail))
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def _backend(request: Request, exc: Exception) -> JSONResponse:
+        log.error("backend unavailable", exc_info=exc, extra={"path": request.url.path, "status": 503})
+        return JSONResponse(
+            _body("unavailable", "the leaderboard store did not answer; retry in a few seconds."), status_code=503
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

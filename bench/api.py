@@ -1,0 +1,137 @@
+"""API latency: the race leaderboard (first page, 100 entries) of a 1,000-racer race at a fixed
+200 requests/s for 10 s, against a private stack (its own home, free ports) and the real server.
+
+Open-loop load: request i is due at ``t0 + i / rate`` whether or not earlier ones have answered,
+and its latency counts from that due time (so a stalled server cannot hide its queue). Prints
+p50/p99/max latency, the service time (from send), the achieved rate and any errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from alleycat import aws
+from alleycat.domain.events import MAX_RACER_ID
+from alleycat.domain.scoring import RacerScore
+from alleycat.settings import Settings
+from consumers import dynamo
+from consumers.api.cli import api_spec
+from infra.local import stack as local_stack
+from infra.local.processes import ProcessTable, free_port
+
+RATE = 200  # requests per second
+SECONDS = 10
+RACERS = 1000
+RACE_ID = 7_000_001
+CLASS_ID = 2
+
+
+def _settings(home: Path) -> Settings:
+    os.environ.update(
+        {
+            "ALLEYCAT_HOME": str(home),
+            "ALLEYCAT_KINESIS_PORT": str(free_port()),
+            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
+            "ALLEYCAT_API_PORT": str(free_port()),
+            "ALLEYCAT_STREAM": "bench-telemetry",
+            "ALLEYCAT_TABLE": "bench-alleycat",
+            "ALLEYCAT_SHARDS": "1",
+        }
+    )
+    return Settings.from_env()
+
+
+def _clear_clients() -> None:
+    aws.client.cache_clear()
+    aws.resource.cache_clear()
+    dynamo.table.cache_clear()
+
+
+def _seed() -> None:
+    """A finished 1,000-racer race, written with FinalResults' own item function."""
+    rng = random.Random(1)
+    scores = []
+    for racer_id in rng.sample(range(MAX_RACER_ID + 1), RACERS):
+        score = RacerScore(racer_id, f"racer {racer_id}", CLASS_ID, finished=True)
+        for second in range(1, 301):
+            score.add(second, rng.randint(50_000, 400_000))
+        scores.append(score)
+    dynamo.batch_write([dynamo.result_item(RACE_ID, s, dynamo.now_ms()) for s in scores])
+
+
+async def _load(url: str) -> tuple[list[float], list[float], list[str], float]:
+    path = f"/races/{RACE_ID}/leaderboard"
+    latencies: list[float] = []
+    service: list[float] = []
+    errors: list[str] = []
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(max_connections=400)) as client:
+        for _ in range(50):  # warm-up: connections, caches
+            (await client.get(path)).raise_for_status()
+
+        async def one(due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent = time.perf_counter()
+            try:
+                answer = await client.get(path)
+                done = time.perf_counter()
+                if answer.status_code != 200 or len(answer.json()["entries"]) != 100:
+                    errors.append(f"HTTP {answer.status_code}")
+                    return
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+                return
+            latencies.append(done - due)
+            service.append(done - sent)
+
+        t0 = time.perf_counter() + 0.1
+        await asyncio.gather(*(one(t0 + i / RATE) for i in range(RATE * SECONDS)))
+        elapsed = time.perf_counter() - t0
+    return latencies, service, errors, elapsed
+
+
+def _ms(values: list[float], q: float) -> str:
+    return f"{statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000:.1f}" if len(values) > 1 else "-"
+
+
+def run() -> None:
+    saved = dict(os.environ)
+    home = Path(tempfile.mkdtemp(prefix="alleycat-bench-api-"))
+    settings = _settings(home)
+    processes = ProcessTable(home)
+    try:
+        local_stack.up(settings)
+        local_stack.apply_env(settings)
+        _clear_clients()
+        _seed()
+        processes.start(api_spec(settings))
+        latencies, service, errors, elapsed = asyncio.run(_load(settings.api_url))
+    finally:
+        processes.stop("api")
+        local_stack.down(settings)
+        os.environ.clear()
+        os.environ.update(saved)
+        _clear_clients()
+        shutil.rmtree(home, ignore_errors=True)
+    sent = RATE * SECONDS
+    print(f"   race leaderboard, {RACERS}-racer race, first page (100 entries), {sent} requests at {RATE}/s")
+    print(f"   achieved: {len(latencies) / elapsed:.1f} answers/s ({len(latencies)} ok, {len(errors)} errors)")
+    print(
+        f"   latency from due time: p50 {_ms(latencies, 0.5)} ms, p99 {_ms(latencies, 0.99)} ms, "
+        f"max {max(latencies, default=0) * 1000:.1f} ms"
+    )
+    print(f"   service time (from send): p50 {_ms(service, 0.5)} ms, p99 {_ms(service, 0.99)} ms")
+    if errors:
+        print(f"   errors: {sorted(set(errors))}")
+
+
+if __name__ == "__main__":
+    run()
