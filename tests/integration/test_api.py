@@ -38,6 +38,7 @@ pytestmark = pytest.mark.stack
 
 CLASS = 3
 BIG, SMALL, LIVE, OTHER = 5_000_001, 5_000_002, 5_000_003, 5_000_004  # OTHER is a class-4 race
+RANKED, RANKED_RACER = 5_000_005, 4242  # the only result of a race, stored with rank 3
 UPDATED_AT = 1_700_000_000_000
 
 
@@ -75,6 +76,8 @@ def _seed(settings: Settings) -> tuple[dict[int, list[RacerScore]], list[RacerSc
         dynamo.put_class_race(race_id, class_id, started_at=race_id * RACE_MS)
     for race_id, class_id in ((BIG, CLASS), (SMALL, CLASS), (OTHER, 4)):
         dynamo.complete_class_race(race_id, class_id, len(races[race_id]))
+    stored = dynamo.result_item(RANKED, random_scores(rng, 5, 1, [RANKED_RACER])[0], UPDATED_AT)
+    put_items(settings, [{**stored, "rank": 3}])  # a RESULT item that carries its rank
     scores = RaceScores(LIVE, CLASS, {s.racer_id: s for s in live})
     assert dynamo.put_live(dynamo.LiveRace(scores, 7, "2026-01-01T00:00:05Z", UPDATED_AT), None)
     return races, live, racer
@@ -216,6 +219,8 @@ def test_racer_history_and_bests(client: httpx.Client, world: World) -> None:
         (CLASS, in_class.total_output),
         (4, mine[OTHER].total_output),
     ]
+    stored = client.get(f"/racers/{RANKED_RACER}/races").json()["races"]
+    assert [(r["raceId"], r["rank"]) for r in stored] == [(RANKED, 3)]  # a stored rank wins over deriving it
     _error(client.get("/racers/99999998/races"), 404, "not_found")
     _error(client.get("/racers/99999998/bests"), 404, "not_found")
 
@@ -335,6 +340,9 @@ def test_lambda_handler_answers_http_api_v2_event(world: World) -> None:
     stream = handler(_http_api_event(f"/races/{LIVE}/live/stream", ""), None)
     assert stream["statusCode"] == 404 and "alleycat/races/<raceId>/standings" in stream["body"]
     assert handler(_http_api_event("/races/x/leaderboard", ""), None)["statusCode"] == 400
+    internal = _http_api_event("/internal/live", "")
+    internal["requestContext"]["http"]["method"] = "POST"
+    assert handler({**internal, "body": "{}"}, None)["statusCode"] == 404  # the local channel is not on Lambda
 
 
 def _http_api_event(path: str, query: str) -> dict:

@@ -1,0 +1,67 @@
+"""The API's page cursors and answer cache, without a server."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from consumers.api import cursor, response_cache
+from consumers.api.errors import ApiError
+
+ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")
+KEY = {"PK": "RACE#5", "SK": "RESULT#00000042", "GSI1PK": "RACE#5", "GSI1SK": "0000000123000#99999957"}
+
+
+def test_round_trip() -> None:
+    token = cursor.encode("race:5", KEY, 300)
+    assert cursor.decode("race:5", token, ATTRS) == (KEY, 300)
+
+
+@given(position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
+def test_any_flipped_bit_is_refused(position: int, bit: int) -> None:
+    raw = bytearray(base64.urlsafe_b64decode(cursor.encode("race:5", KEY, 300) + "=="))
+    raw[position % len(raw)] ^= 1 << bit
+    with pytest.raises(ApiError) as refused:
+        cursor.decode("race:5", base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), ATTRS)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("token", ["", "!!", "a" * 3000, "AAAA", "not base64?"])
+def test_garbage_is_refused(token: str) -> None:
+    with pytest.raises(ApiError):
+        cursor.decode("race:5", token, ATTRS)
+
+
+def test_other_listing_and_wrong_key_shape_are_refused() -> None:
+    with pytest.raises(ApiError):
+        cursor.decode("race:6", cursor.encode("race:5", KEY, 300), ATTRS)
+    with pytest.raises(ApiError):
+        cursor.decode("race:5", cursor.encode("race:5", {"PK": "RACE#5", "SK": "x"}, 0), ATTRS)
+
+
+class Doc(BaseModel):
+    n: int
+
+
+def test_response_cache_keeps_answers_for_its_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(response_cache.time, "monotonic", lambda: now[0])
+    cache = response_cache.ResponseCache(ttl_s=2.0, size=2)
+    builds = []
+
+    def build(n: int) -> Doc:
+        builds.append(n)
+        return Doc(n=n)
+
+    assert cache.json("a", lambda: build(1)).body == b'{"n":1}'
+    assert cache.json("a", lambda: build(2)).body == b'{"n":1}'  # within the TTL: the cached bytes
+    now[0] += 2.5
+    assert cache.json("a", lambda: build(3)).body == b'{"n":3}'  # expired: built again
+    cache.json("b", lambda: build(4))
+    cache.json("c", lambda: build(5))  # size 2: "a" is evicted
+    assert cache.json("a", lambda: build(6)).body == b'{"n":6}'
+    assert builds == [1, 3, 4, 5, 6]
