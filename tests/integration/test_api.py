@@ -31,6 +31,8 @@ from alleycat.resources import LakeLayout
 from alleycat.settings import Settings
 from consumers import dynamo
 from consumers.api.cli import api_spec
+from consumers.publish import HttpPublisher
+from consumers.publisher import standings_message
 from glue_jobs import bests_export
 from infra.local.processes import ProcessTable
 
@@ -308,23 +310,20 @@ def _read_events(url: str, race_id: int, events: queue.Queue, count: int) -> Non
 
 def test_live_stream_receives_published_updates(client: httpx.Client, world: World) -> None:
     events: queue.Queue = queue.Queue()
-    reader = threading.Thread(target=_read_events, args=(world.url, LIVE, events, 2), daemon=True)
+    reader = threading.Thread(target=_read_events, args=(world.url, LIVE, events, 3), daemon=True)
     reader.start()
     assert events.get(timeout=10) == {"event": "subscribed", "data": json.dumps({"raceId": LIVE})}
-    message = {
-        "type": "standings",
-        "raceId": LIVE,
-        "classId": CLASS,
-        "windowEnd": "2026-01-01T00:00:10Z",
-        "standings": [{"rank": 1, "racerId": 5, "name": "five", "totalOutput": 12.5}],
-        "changed": [5],
-    }
+    race = RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live})
+    message = standings_message(race, "2026-01-01T00:00:10Z", [world.live[0].racer_id], top=10)
     answer = client.post("/internal/live", json=message)
     assert answer.status_code == 202 and answer.json() == {"subscribers": 1}
     assert client.post("/internal/live", json={**message, "raceId": OTHER}).json() == {"subscribers": 0}
     received = events.get(timeout=10)
-    reader.join(timeout=10)
     assert received["event"] == "standings" and json.loads(received["data"]) == message
+    # the publisher's own local client (ALLEYCAT_LIVE_URL) reaches the same subscriber
+    assert HttpPublisher(f"{world.url}/internal/live").publish(LIVE, {**message, "windowEnd": None})
+    assert json.loads(events.get(timeout=10)["data"]) == {**message, "windowEnd": None}
+    reader.join(timeout=10)
 
 
 def test_lambda_handler_answers_http_api_v2_event(world: World) -> None:
