@@ -1,6 +1,8 @@
 """The per-second personal bests of a class: the export the Glue job writes to the lake
-(``glue_jobs.bests_export``: gzip JSON ``{racerId: {second: output}}``), cached in memory as the
-JSON bytes to serve."""
+(``glue_jobs.bests_export``: gzip JSON ``{racerId: {second: output}}`` at
+``LakeLayout.bests_export/class-<c>.json.gz``), cached in memory as the JSON bytes to serve.
+glue_jobs is not in the Lambda package, so the object's name is built here from LakeLayout; the
+API tests write it with the Glue job's own writer."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import time
 
 from alleycat import lake
 from alleycat.resources import LakeLayout
-from glue_jobs.bests_export import export_uri
 
 EXPORT_TTL_S = 30.0
 
@@ -28,7 +29,7 @@ class BestsExports:
         self._lock = threading.Lock()
 
     def uri(self, class_id: int) -> str:
-        return export_uri(self.layout, class_id)
+        return lake.join(self.layout.bests_export, f"class-{class_id}.json.gz")
 
     def get(self, class_id: int) -> bytes:
         """The export of ``class_id`` as JSON bytes. Raises ExportMissing, or ValueError/OSError if unreadable."""
