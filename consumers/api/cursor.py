@@ -1,9 +1,13 @@
 """Opaque page cursors: base64url of the DynamoDB LastEvaluatedKey and the rank offset, signed.
 
-A cursor is ``base64url(mac[16] || json({"k": key, "r": rank_offset}))``. The MAC (HMAC-SHA256,
-keyed with ``ALLEYCAT_CURSOR_KEY``) covers the listing the cursor belongs to, so an edited cursor,
+A cursor is ``base64url(mac[16] || json({"k": key, "r": rank_offset}))``. The MAC (HMAC-SHA256)
+covers the listing the cursor belongs to, so an edited cursor,
 or one from another listing, is refused with a 400 before it reaches DynamoDB. The key's attribute
 names are checked too, so even a correctly signed but malformed key cannot make a query fail.
+
+The MAC key: ``ALLEYCAT_CURSOR_KEY``; else the Secrets Manager secret named by
+``ALLEYCAT_CURSOR_KEY_SECRET_ARN`` (the AWS template's CursorKeySecret), read once per process;
+else, locally, a fixed key (cursors still detect edits, but anyone could forge one).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import hmac
 import json
 import os
 import re
+from functools import cache
 
+from alleycat import aws
 from consumers.api.errors import ApiError
 
 MAX_CURSOR_CHARS = 2048
@@ -23,8 +29,16 @@ _MAC_BYTES = 16
 _ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+LOCAL_KEY = "alleycat-local-cursor-key"
+
+
+@cache
 def _secret() -> bytes:
-    return os.environ.get("ALLEYCAT_CURSOR_KEY", "alleycat-local-cursor-key").encode()
+    if key := os.environ.get("ALLEYCAT_CURSOR_KEY"):
+        return key.encode()
+    if arn := os.environ.get("ALLEYCAT_CURSOR_KEY_SECRET_ARN"):
+        return aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].encode()
+    return LOCAL_KEY.encode()
 
 
 def _mac(scope: str, raw: bytes) -> bytes:

@@ -43,6 +43,28 @@ def test_other_listing_and_wrong_key_shape_are_refused() -> None:
         cursor.decode("race:5", cursor.encode("race:5", {"PK": "RACE#5", "SK": "x"}, 0), ATTRS)
 
 
+def test_key_from_env_or_the_templates_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    class SecretsManager:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            assert SecretId == "arn:aws:secretsmanager:eu-west-1:1:secret:cursor"
+            return {"SecretString": "from-secrets-manager"}
+
+    monkeypatch.setattr(cursor.aws, "client", lambda service: SecretsManager())
+    monkeypatch.delenv("ALLEYCAT_CURSOR_KEY", raising=False)
+    monkeypatch.setenv("ALLEYCAT_CURSOR_KEY_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:cursor")
+    cursor._secret.cache_clear()
+    try:
+        assert cursor._secret() == b"from-secrets-manager"
+        token = cursor.encode("race:5", KEY, 0)
+        monkeypatch.setenv("ALLEYCAT_CURSOR_KEY", "another")
+        cursor._secret.cache_clear()
+        assert cursor._secret() == b"another"
+        with pytest.raises(ApiError):  # signed with another key
+            cursor.decode("race:5", token, ATTRS)
+    finally:
+        cursor._secret.cache_clear()
+
+
 class Doc(BaseModel):
     n: int
 
