@@ -65,10 +65,9 @@ _ERROR = {"model": ErrorBody}
 _404 = {404: {**_ERROR, "description": "no such race, class or racer (or nothing recorded for it yet)"}}
 
 
-def _known_class(class_id: int) -> int:
+def _known_class(class_id: int) -> None:
     if class_id not in CLASS_IDS:
         raise not_found(f"class {class_id} does not exist; the classes are listed at /classes.")
-    return class_id
 
 
 def _entry(item: dict[str, Any], position: int) -> LeaderboardEntry:
