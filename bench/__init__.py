@@ -4,5 +4,6 @@ BENCHES = [
     "bench.producer",
     "bench.realtime",
     "bench.sql",
+    "bench.lake",
     "bench.api",
 ]

@@ -94,6 +94,12 @@ HUDI_WRITE_OPTIONS = {
 }
 
 
+PAYLOAD_DDL = (  # the wire format (alleycat.domain.events), as Spark parses it
+    "uuid string, event string, deviceTimestamp bigint, second int, raceId bigint, name string, "
+    "racerId int, classId int, cadence double, resistance double"
+)
+
+
 @dataclass(frozen=True)
 class JobConfig:
     lake_uri: str
@@ -192,8 +198,7 @@ def kinesis_stream(spark: SparkSession, config: JobConfig) -> DataFrame:
         return True
 
     payload = F.col("data").cast("string")
-    fields = F.from_json(payload, "uuid string, event string, deviceTimestamp bigint, second int, raceId bigint, "
-                         "name string, racerId int, classId int, cadence double, resistance double")  # fmt: skip
+    fields = F.from_json(payload, PAYLOAD_DDL)
     return frame.where(valid(payload)).select(
         fields["uuid"].alias("uuid"),
         fields["event"].alias("event"),
@@ -253,10 +258,9 @@ def race_results(points: DataFrame, previous: DataFrame | None, updated_at: int)
         F.first("dt").alias("dt"),
     )
     if previous is not None:
-        results = (
-            results.join(previous.withColumnRenamed("finished", "was_finished"), ["race_id", "racer_id"], "left")
-            .withColumn("finished", F.col("finished") | F.coalesce(F.col("was_finished"), F.lit(False)))
-        )  # fmt: skip
+        results = results.join(
+            previous.withColumnRenamed("finished", "was_finished"), ["race_id", "racer_id"], "left"
+        ).withColumn("finished", F.col("finished") | F.coalesce(F.col("was_finished"), F.lit(False)))
     results = (
         results.withColumn("total_output", F.col("total_milli") / 1000)
         .withColumn("max_output", F.col("max_milli") / 1000)
@@ -332,11 +336,15 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
         upsert(points, telemetry, config.glue_database)
         touched = points.select("race_id", "class_id", "dt").distinct().collect()
         points.unpersist()
-        races = read_table(spark, telemetry).where(
-            F.col("dt").isin(sorted({r.dt for r in touched}))
-            & F.col("class_id").isin(sorted({r.class_id for r in touched}))
-            & F.col("race_id").isin(sorted({r.race_id for r in touched}))
-        ).persist()  # fmt: skip
+        races = (
+            read_table(spark, telemetry)
+            .where(
+                F.col("dt").isin(sorted({r.dt for r in touched}))
+                & F.col("class_id").isin(sorted({r.class_id for r in touched}))
+                & F.col("race_id").isin(sorted({r.race_id for r in touched}))
+            )
+            .persist()
+        )
         results_table = config.table("race_results")
         previous = None
         if exists(results_table):
