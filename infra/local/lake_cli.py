@@ -148,13 +148,16 @@ def row_counts(settings: Settings) -> dict[str, int]:
     return counts
 
 
-def top_of_race(settings: Settings, race_id: int | None = None, n: int = 3) -> tuple[int | None, list[dict[str, Any]]]:
-    """The top ``n`` of a race from ``race_results`` (default: the latest race), ranked like the
-    domain (highest total, ties to the lower racerId). Returns (race_id, rows)."""
+def top_of_race(
+    settings: Settings, race_id: int | None = None, class_id: int | None = None, n: int = 3
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """The top ``n`` of a race from ``race_results`` (default: the latest race; all its classes
+    unless ``class_id``), ranked like the domain (highest total, ties to the lower racerId).
+    Returns (race_id, rows)."""
     target = table(settings.lake_uri, "race_results")
     if not _written(target.path):
         return race_id, []
-    rows = snapshots.read(target).to_pylist()
+    rows = [r for r in snapshots.read(target).to_pylist() if class_id is None or r["class_id"] == class_id]
     race_id = race_id if race_id is not None else max((r["race_id"] for r in rows), default=None)
     racers = {r["racer_id"]: r for r in rows if r["race_id"] == race_id}
     scores = [RacerScore(r["racer_id"], r["name"], r["class_id"], r["total_milli"]) for r in racers.values()]

@@ -88,6 +88,8 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
     assert [t["totalOutput"] for t in top] == sorted(
         (v[2] for k, v in results.items() if k[0] == race_id), reverse=True
     )[:3]
+    _, top_class_2 = lake_cli.top_of_race(stack, race_id, class_id=2)
+    assert [t["classId"] for t in top_class_2] == [2, 2, 2]
 
     status = subprocess.run(
         [sys.executable, "-m", "alleycat.cli", "lake", "status", "--json"], capture_output=True, text=True, timeout=120
