@@ -153,7 +153,7 @@ def tables(lake_uri: str) -> list[CatalogTable]:
             partition_keys=("class_id",),
             record_key=("racer_id", "class_id", "second"),
             ordering_field="output_milli",
-            description="each racer's best output at each second of a race in a class (only ever raised)",
+            description="each racer's best output at each second of a race in a class, over the winning messages",
         ),
     ]
 

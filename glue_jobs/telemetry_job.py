@@ -27,8 +27,10 @@ Each micro-batch (``process_batch``):
 2. ``race_results``: recomputed from the stored telemetry of every race the batch touched
    (exact integer thousandths, like ``alleycat.domain.scoring``); ``finished`` never goes back.
 3. ``racer_bests``: the best output per ``(racer_id, class_id, second)`` of the touched races,
-   upserted with ordering field ``output_milli``: a best is only ever raised (like the DynamoDB
-   BEST items' conditional update); then the per-class export is rewritten.
+   upserted with ordering field ``output_milli`` ("only if higher", like the DynamoDB BEST items);
+   the rare keys where a newer message lowered a stored winner's output are recomputed from the
+   whole history, so the table is always the maximum over the winning messages. Then the
+   per-class export is rewritten.
 
 Hudi: Copy-on-Write, written as table version 6 (``hoodie.write.table.version=6``, Hudi
 0.14/0.15 format: what Athena documents it reads; hudi-rs reads it too) with the metadata table
@@ -49,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import DoubleType
@@ -333,18 +335,11 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
             return
         telemetry = config.table("telemetry")
         points = winning_points(raw).persist()
-        upsert(points, telemetry, config.glue_database)
         touched = points.select("race_id", "class_id", "dt").distinct().collect()
+        lowered = lowered_bests(points, races_of(spark, telemetry, touched)) if exists(telemetry) else []
+        upsert(points, telemetry, config.glue_database)
         points.unpersist()
-        races = (
-            read_table(spark, telemetry)
-            .where(
-                F.col("dt").isin(sorted({r.dt for r in touched}))
-                & F.col("class_id").isin(sorted({r.class_id for r in touched}))
-                & F.col("race_id").isin(sorted({r.race_id for r in touched}))
-            )
-            .persist()
-        )
+        races = races_of(spark, telemetry, touched).persist()
         results_table = config.table("race_results")
         previous = None
         if exists(results_table):
@@ -354,9 +349,10 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
                 .select("race_id", "racer_id", "finished")
             )
         upsert(race_results(races, previous, int(time.time() * 1000)), results_table, config.glue_database)
-        bests_table = config.table("racer_bests")
-        upsert(racer_best_candidates(races), bests_table, config.glue_database)
+        upsert(racer_best_candidates(races), config.table("racer_bests"), config.glue_database)
         races.unpersist()
+        if lowered:
+            recompute_bests(spark, config, lowered)
         classes = sorted({r.class_id for r in touched})
         if config.export_bests:
             export_bests(spark, config, classes)
@@ -367,11 +363,53 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
                 "raw_rows": rows,
                 "races": len({r.race_id for r in touched}),
                 "classes": classes,
+                "bests_recomputed": len(lowered),
                 "seconds": round(time.monotonic() - started, 2),
             },
         )
     finally:
         raw.unpersist()
+
+
+def races_of(spark: SparkSession, telemetry: CatalogTable, touched: list[Row]) -> DataFrame:
+    """The stored telemetry of the races in ``touched`` (rows with race_id, class_id, dt)."""
+    return read_table(spark, telemetry).where(
+        F.col("dt").isin(sorted({r.dt for r in touched}))
+        & F.col("class_id").isin(sorted({r.class_id for r in touched}))
+        & F.col("race_id").isin(sorted({r.race_id for r in touched}))
+    )
+
+
+def lowered_bests(points: DataFrame, stored: DataFrame) -> list[Row]:
+    """(racer_id, class_id, second) where a new winner replaces a stored one with a lower output.
+
+    Bests are upserted "only if higher", which is exact while winners only rise; these rare keys
+    are recomputed from the whole history instead (``recompute_bests``)."""
+    key = ["race_id", "racer_id", "second"]
+    before = stored.select(*key, F.col("event_order").alias("was_order"), F.col("output_milli").alias("was_milli"))
+    replaced = points.join(before, key).where(
+        (F.col("event_order") > F.col("was_order")) & (F.col("output_milli") < F.col("was_milli"))
+    )
+    return replaced.select("racer_id", "class_id", "second").distinct().collect()
+
+
+def recompute_bests(spark: SparkSession, config: JobConfig, keys: list[Row]) -> None:
+    """Replace the bests at ``keys`` with the maximum over all stored telemetry (delete, then insert:
+    the ordering field would refuse a lower value)."""
+    names = ["racer_id", "class_id", "second"]
+    wanted = spark.createDataFrame([tuple(k) for k in keys], "racer_id int, class_id int, second int")
+    history = read_table(spark, config.table("telemetry")).where(
+        F.col("class_id").isin(sorted({k.class_id for k in keys}))
+        & F.col("racer_id").isin(sorted({k.racer_id for k in keys}))
+        & F.col("second").isin(sorted({k.second for k in keys}))
+    )
+    exact = racer_best_candidates(history.join(wanted, names, "left_semi"))
+    bests = config.table("racer_bests")
+    stale = read_table(spark, bests).join(wanted, names, "left_semi")
+    stale.write.format("hudi").options(**hudi_options(bests, config.glue_database)).option(
+        "hoodie.datasource.write.operation", "delete"
+    ).mode("append").save(bests.path)
+    upsert(exact, bests, config.glue_database)
 
 
 def export_bests(spark: SparkSession, config: JobConfig, classes: list[int]) -> None:

@@ -126,6 +126,15 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
     assert _telemetry(job)[tuple(newer.key)] == (newest.uuid, newest.output_milli)
     _assert_matches_domain(job, everything)
 
+    # newer still, with a lower output: the best at that second must come down
+    lower = dataclasses.replace(
+        newest, uuid="ffffffff-ffff-4fff-bfff-fffffffffff0", device_timestamp=newer.device_timestamp + 1, cadence=0.0
+    )
+    process_batch(_raw_frame(spark, [lower], job), 3, job)
+    assert _telemetry(job)[tuple(newer.key)] == (lower.uuid, lower.output_milli)
+    _assert_matches_domain(job, [*everything, lower])
+    assert bests_export.read(job.layout, 1)[str(lower.racer_id)][str(lower.second)] == lower.output_milli / 1000
+
 
 def test_streaming_in_micro_batches_equals_backfill_and_a_restart_counts_nothing_twice(
     spark: SparkSession, job, s3_root
