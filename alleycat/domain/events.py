@@ -74,6 +74,14 @@ class PointKey(NamedTuple):
     second: int
 
 
+class RaceKey(NamedTuple):
+    """A race: every class races in every 300 s slot, so ``raceId`` (the slot) and ``classId``
+    together name one race. A racer rides one class per slot, so ``(raceId, racerId)`` is unique."""
+
+    race_id: int
+    class_id: int
+
+
 def output_of(cadence: float, resistance: float) -> float:
     """The output (power) of one data point: ((cadence + 35) * (resistance + 65)) / 100."""
     return ((cadence + 35) * (resistance + 65)) / 100
@@ -109,6 +117,10 @@ class Telemetry:
     @property
     def key(self) -> PointKey:
         return PointKey(self.race_id, self.racer_id, self.second)
+
+    @property
+    def race(self) -> RaceKey:
+        return RaceKey(self.race_id, self.class_id)
 
     @property
     def output(self) -> float:

@@ -3,11 +3,13 @@
 =====================  ========================  ==========================  =========================
 item                   PK / SK                   GSI1PK / GSI1SK (boards)    GSI2PK / GSI2SK (history)
 =====================  ========================  ==========================  =========================
-live standings         RACE#r / LIVE             -                           -
+live standings         RACE#r#c / LIVE           -                           -
 race of a class        CLASS#c / RACE#r(pad)     -                           -
-final result           RACE#r / RESULT#x(pad)    RACE#r / score key          RACER#x / RACE#r(pad)
+final result           RACE#r#c / RESULT#x(pad)  RACE#r#c / score key        RACER#x / RACE#r(pad)
 class personal best    RACER#x / BEST#CLASS#c    BEST#CLASS#c / score key    -
 =====================  ========================  ==========================  =========================
+
+A race is ``(raceId, classId)`` (alleycat.domain.events.RaceKey): all six classes race in every slot.
 
 The score key sorts, descending, by total output and then by the lower racerId, so one Query with
 ``ScanIndexForward=False`` returns a leaderboard in rank order.
@@ -22,8 +24,8 @@ _RACE_PAD = 16
 _RACER_PAD = 8
 
 
-def race_pk(race_id: int) -> str:
-    return f"RACE#{race_id}"
+def race_pk(race_id: int, class_id: int) -> str:
+    return f"RACE#{race_id}#{class_id}"
 
 
 def class_pk(class_id: int) -> str:

@@ -19,7 +19,7 @@ import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from alleycat.domain.events import PointKey, Telemetry
+from alleycat.domain.events import PointKey, RaceKey, Telemetry
 
 
 def winners(events: Iterable[Telemetry]) -> dict[PointKey, Telemetry]:
@@ -104,7 +104,7 @@ class RacerScore:
 
 @dataclass(slots=True)
 class RaceScores:
-    """All racers' scores in one race."""
+    """All racers' scores in one race (one class in one raceId slot)."""
 
     race_id: int
     class_id: int
@@ -115,6 +115,10 @@ class RaceScores:
         if score is None:
             score = self.racers[racer_id] = RacerScore(racer_id, name, class_id)
         return score
+
+    @property
+    def key(self) -> RaceKey:
+        return RaceKey(self.race_id, self.class_id)
 
     def add_event(self, ev: Telemetry) -> bool:
         return self.racer(ev.racer_id, ev.name, ev.class_id).add_event(ev)
@@ -128,17 +132,17 @@ def rank(scores: Iterable[RacerScore]) -> list[RacerScore]:
     return sorted(scores, key=lambda s: (-s.total_milli, s.racer_id))
 
 
-def score_races(events: Iterable[Telemetry]) -> dict[int, RaceScores]:
+def score_races(events: Iterable[Telemetry]) -> dict[RaceKey, RaceScores]:
     """The reference computation: exact scores of every race from any multiset of valid events.
     A racer is finished when any of their ``final`` messages arrived."""
     events = list(events)
-    races: dict[int, RaceScores] = {}
+    races: dict[RaceKey, RaceScores] = {}
     for ev in winners(events).values():
-        race = races.get(ev.race_id)
+        race = races.get(ev.race)
         if race is None:
-            race = races[ev.race_id] = RaceScores(ev.race_id, ev.class_id)
+            race = races[ev.race] = RaceScores(ev.race_id, ev.class_id)
         race.add_event(ev)
     for ev in events:
         if ev.is_final:
-            races[ev.race_id].racers[ev.racer_id].finished = True
+            races[ev.race].racers[ev.racer_id].finished = True
     return races
