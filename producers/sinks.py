@@ -25,10 +25,10 @@ class Record:
 
 
 def partition_key(event: Telemetry, strategy: PartitionStrategy) -> str:
-    """``race`` keeps a race ordered on one shard; ``racer`` spreads a race; ``random`` spreads
-    evenly (the message uuid is random, and reproducible under a seed)."""
+    """``race`` keeps a race (raceId and class) ordered on one shard; ``racer`` spreads a race;
+    ``random`` spreads evenly (the message uuid is random, and reproducible under a seed)."""
     if strategy == "race":
-        return str(event.race_id)
+        return f"{event.race_id}-{event.class_id}"
     if strategy == "racer":
         return str(event.racer_id)
     return event.uuid

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from producers.kafka import KafkaSink
 from producers.kinesis import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, KinesisSink, RetryPolicy, batches
-from producers.sinks import DeadLetterFile, Record
+from producers.simulator import SimConfig, Simulator
+from producers.sinks import DeadLetterFile, Record, partition_key
 
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -232,3 +233,15 @@ def test_a_record_over_one_megabyte_is_dead_lettered_not_sent(tmp_path: Path) ->
     sink.flush()
     assert len(fake.delivered) == 3 and sink.stats.dead_lettered == 1
     assert [(d["errorCode"], d["attempts"]) for d in dead_letters(tmp_path)] == [("RecordTooLarge", 0)]
+
+
+def test_race_partition_key_keeps_each_race_on_one_key_and_separates_classes() -> None:
+    sim = Simulator(SimConfig(start_ms=1_700_000_100_000, seed=3, classes=(1, 2), racers=3, race_seconds=5))
+    events = [ev for tick in sim.ticks() for ev in tick.events]
+    keys_by_race: dict[tuple[int, int], set[str]] = {}
+    for ev in events:
+        keys_by_race.setdefault(ev.race, set()).add(partition_key(ev, "race"))
+    assert len(keys_by_race) == 2 and all(len(k) == 1 for k in keys_by_race.values())
+    assert len(set.union(*keys_by_race.values())) == 2  # the two classes share a raceId, not a key
+    assert len({partition_key(ev, "racer") for ev in events}) == 6
+    assert len({partition_key(ev, "random") for ev in events}) == len(events)
