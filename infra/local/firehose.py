@@ -540,7 +540,9 @@ class DeliveryStream:
                 read = 0
             stop.wait(POLL_INTERVAL_S if read else IDLE_WAIT_S)
         self.flush()
-        log.info("delivery stream stopped", extra={"deliveryStream": self.name, **asdict(self.status())})
+        status = asdict(self.status())
+        status.pop("name")  # a reserved LogRecord attribute; deliveryStream says it
+        log.info("delivery stream stopped", extra={"deliveryStream": self.name, **status})
 
     def status(self) -> DeliveryStatus:
         buffer = self._buffer

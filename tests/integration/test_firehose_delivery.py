@@ -188,10 +188,21 @@ def test_a_crash_before_delivery_loses_nothing(own_stream: Settings) -> None:
     assert Counter(r["uuid"] for r in raw_rows(own_stream)) == Counter(ev.uuid for ev in events)
 
 
-def test_run_delivers_on_the_buffer_interval_and_flushes_on_stop(own_stream: Settings) -> None:
+def test_run_delivers_on_the_buffer_interval_and_flushes_on_stop(
+    own_stream: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the run's own INFO logs must format too
     stream = delivery_stream(own_stream, buffer_seconds=0.5, buffer_mb=1)
     stop = threading.Event()
-    runner = threading.Thread(target=stream.run, args=(stop,))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            stream.run(stop)
+        except BaseException as exc:
+            errors.append(exc)
+
+    runner = threading.Thread(target=run)
     runner.start()
     try:
         events = valid_events(30, random.Random(10))
@@ -204,6 +215,8 @@ def test_run_delivers_on_the_buffer_interval_and_flushes_on_stop(own_stream: Set
         stop.set()
         runner.join(timeout=20)
     assert not runner.is_alive()
+    assert errors == []
+    assert "delivery stream stopped" in caplog.text
     assert Counter(r["uuid"] for r in raw_rows(own_stream)) == Counter(ev.uuid for ev in events)
 
 
