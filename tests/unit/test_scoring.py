@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from alleycat.domain.events import Telemetry, output_milli
+from alleycat.domain.events import RaceKey, Telemetry, output_milli
 from alleycat.domain.scoring import RacerScore, RaceScores, rank, score_races, winners
 
 
@@ -18,6 +18,7 @@ def event(
     uid: str | None = None,
     kind: str = "update",
     race: int = 5_400_000,
+    class_id: int = 2,
 ) -> Telemetry:
     return Telemetry(
         uuid=uid or str(uuid.UUID(int=random.getrandbits(128), version=4)),
@@ -27,7 +28,7 @@ def event(
         race_id=race,
         name=f"r{racer}",
         racer_id=racer,
-        class_id=2,
+        class_id=class_id,
         cadence=cadence,
         resistance=resistance,
     )
@@ -85,9 +86,34 @@ def test_score_races_matches_a_hand_computation_under_duplicates_and_shuffling()
     }
     noisy = events + rng.sample(events, 8)
     rng.shuffle(noisy)
-    race = score_races(noisy)[events[0].race_id]
-    assert isinstance(race, RaceScores)
+    races = score_races(noisy)
+    assert list(races) == [RaceKey(5_400_000, 2)] and events[0].race == RaceKey(5_400_000, 2)
+    race = races[events[0].race]
+    assert isinstance(race, RaceScores) and race.key == RaceKey(5_400_000, 2)
     assert {r: s.total_milli for r, s in race.racers.items()} == expected
     assert race.racers[2].finished and not race.racers[1].finished
     assert all(s.seconds == 10 for s in race.racers.values())
     assert [s.racer_id for s in race.standings()] == sorted(expected, key=lambda r: (-expected[r], r))
+
+
+def test_two_classes_sharing_a_race_id_are_two_races() -> None:
+    """Every class races in every 300 s slot: same raceId, different classId, separate standings."""
+    slot = 5_400_000
+    events = [
+        event(s, racer=r, cadence=cadence, class_id=c, race=slot)
+        for r, c, cadence in ((1, 1, 50.0), (2, 1, 60.0), (3, 4, 90.0), (4, 4, 40.0))
+        for s in (1, 2, 3)
+    ]
+    events.append(event(3, racer=3, cadence=90.0, class_id=4, race=slot, kind="final"))
+    events.append(event(1, racer=5, class_id=2, race=slot + 1))  # the next slot is another race
+    races = score_races(events)
+    assert set(races) == {RaceKey(slot, 1), RaceKey(slot, 4), RaceKey(slot + 1, 2)}
+    class_1, class_4 = races[RaceKey(slot, 1)], races[RaceKey(slot, 4)]
+    assert (class_1.race_id, class_1.class_id, class_1.key) == (slot, 1, RaceKey(slot, 1))
+    assert (class_4.race_id, class_4.class_id, class_4.key) == (slot, 4, RaceKey(slot, 4))
+    assert [s.racer_id for s in class_1.standings()] == [2, 1]  # racer 3 (class 4) is not in it
+    assert [s.racer_id for s in class_4.standings()] == [3, 4]
+    assert all(s.class_id == 1 for s in class_1.racers.values())
+    assert class_4.racers[3].total_milli == 3 * output_milli(90.0, 78)
+    assert class_4.racers[3].finished and not any(s.finished for s in class_1.racers.values())
+    assert list(races[RaceKey(slot + 1, 2)].racers) == [5]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from alleycat.cli import main as alleycat_main
-from alleycat.domain.events import RACE_MS, InvalidEvent, Telemetry, parse_event, race_id_for
+from alleycat.domain.events import RACE_MS, InvalidEvent, RaceKey, Telemetry, parse_event, race_id_for
 from alleycat.domain.scoring import score_races
 from producers.faults import MALFORMED_KINDS, FaultRates, malform
 from producers.run import run_simulation
@@ -103,10 +103,26 @@ def test_continuous_races_follow_on_the_next_boundaries() -> None:
 def test_rankings_change_during_a_race() -> None:
     config = SimConfig(start_ms=START, seed=4, classes=(1,), racers=50, race_seconds=300)
     events = events_of(config)
-    early = score_races(ev for ev in events if ev.second <= 60)[race_id_for(START)].standings()
-    final = score_races(events)[race_id_for(START)].standings()
+    race = RaceKey(race_id_for(START), 1)
+    early = score_races(ev for ev in events if ev.second <= 60)[race].standings()
+    final = score_races(events)[race].standings()
     assert [s.racer_id for s in early[:5]] != [s.racer_id for s in final[:5]]
     assert len({s.total_milli for s in final}) == 50  # different strengths, no dead heat
+
+
+def test_every_class_races_in_each_slot_and_scores_as_its_own_race() -> None:
+    config = SimConfig(start_ms=START, seed=10, classes=(1, 3, 6), racers=4, race_seconds=20, races=2)
+    events = events_of(config)
+    first = race_id_for(START)
+    races = score_races(events)
+    assert sorted(races) == [RaceKey(r, c) for r in (first, first + 1) for c in (1, 3, 6)]
+    for key, race in races.items():
+        assert race.key == key
+        riders = {ev.racer_id for ev in events if ev.race == key}
+        assert set(race.racers) == riders and len(riders) == 4
+        assert all(s.class_id == key.class_id and s.seconds == 20 and s.finished for s in race.racers.values())
+    slot = [race for key, race in races.items() if key.race_id == first]
+    assert len(slot) == 3 and not set.intersection(*(set(r.racers) for r in slot))  # no class merged into another
 
 
 def test_fault_rates_are_roughly_honoured_and_do_not_change_the_scores() -> None:
