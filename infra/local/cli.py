@@ -11,7 +11,9 @@ from infra.local import stack
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("up", help="start the local stack and create its resources (idempotent)")
+    p = sub.add_parser("up", help="start the local stack (servers, resources, API, consumers, lake); idempotent")
+    p.add_argument("--no-lake", action="store_true", help="do not start the Firehose + Glue job (Spark)")
+    p.add_argument("--servers-only", action="store_true", help="only Kinesis and DynamoDB, and the resources")
     p.set_defaults(func=_up)
     p = sub.add_parser("down", help="stop the processes `up` started (data stays)")
     p.set_defaults(func=_down)
@@ -33,7 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _up(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(f"starting the local stack in {settings.home} ...", flush=True)
-    stack.up(settings)
+    if args.servers_only:
+        stack.up(settings)
+    else:
+        stack.up_all(settings, lake=not args.no_lake)
     _print_status(stack.status(settings))
     print('ready. Point your shell at it with: eval "$(alleycat env)"')
     return 0
@@ -51,7 +56,9 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         _print_status(report)
-    return 0 if all(c["healthy"] for c in report["components"]) else 1
+    servers_ok = all(c["healthy"] for c in report["components"][:2])
+    started_ok = all(c["healthy"] for c in report["components"] if c["pid"])
+    return 0 if servers_ok and started_ok else 1
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -64,7 +71,7 @@ def _print_status(report: dict) -> None:
     print(f"home: {report['home']}")
     for c in report["components"]:
         state = "healthy" if c["healthy"] else ("running, not answering" if c["pid"] else "stopped")
-        print(f"  {c['name']:<10} pid={c['pid'] or '-':<8} port={c['port']:<6} {state}")
+        print(f"  {c['name']:<10} pid={c['pid'] or '-':<8} port={c['port'] or '-':<6} {state}")
     if report["shards"]:
         print(f"  stream {report['stream']}: {len(report['shards'])} shard(s)")
         for s in report["shards"]:

@@ -51,6 +51,7 @@ def env_vars(settings: Settings) -> dict[str, str]:
         "ALLEYCAT_LAKE_URI": settings.lake_uri,
         "ALLEYCAT_S3_ROOT": str(settings.s3_root),
         "ALLEYCAT_API_URL": settings.api_url,
+        "ALLEYCAT_LIVE_URL": f"{settings.api_url}/internal/live",  # where the Publisher posts live updates
     }
 
 
@@ -147,8 +148,28 @@ def _check_installed() -> None:
         raise StackError("DynamoDB Local is not installed: run `make setup` (Maven copies it to build/jars)")
 
 
+def workers(settings: Settings, lake: bool = True) -> list[ProcessSpec]:
+    """The pipeline's own processes, started after the servers: the leaderboard API, the event
+    source mappings (Lambda handlers) and, unless ``lake`` is False, the Firehose + Glue job."""
+    from consumers.api.cli import api_spec
+    from infra.local.esm import consumer_spec
+    from infra.local.lake_cli import process_spec as lake_spec
+
+    specs = [api_spec(settings), consumer_spec(settings)]
+    return [*specs, lake_spec(settings)] if lake else specs
+
+
+def up_all(settings: Settings, lake: bool = True) -> None:
+    """``alleycat up``: the servers and resources, then the workers. Idempotent."""
+    up(settings)
+    table = ProcessTable(settings.home)
+    for spec in workers(settings, lake):
+        pid = table.start(spec)
+        log.info("worker up", extra={"component": spec.name, "pid": pid})
+
+
 def up(settings: Settings) -> None:
-    """Start what is not running, wait until healthy, create resources. Idempotent."""
+    """Start the servers that are not running, wait until healthy, create resources. Idempotent."""
     _check_installed()
     for sub in ("kinesis", "dynamodb"):
         (settings.home / sub).mkdir(parents=True, exist_ok=True)
@@ -162,7 +183,7 @@ def up(settings: Settings) -> None:
 def down(settings: Settings) -> list[str]:
     """Stop the processes ``up`` started; data stays. Returns the names stopped."""
     table = ProcessTable(settings.home)
-    names = [s.spec.name for s in servers(settings)]
+    names = [w.name for w in workers(settings)] + [s.spec.name for s in servers(settings)]
     return [name for name in names if table.stop(name)]
 
 
@@ -203,16 +224,16 @@ def status(settings: Settings) -> dict[str, Any]:
     """Each component (pid, port, health) and the stream's shards."""
     table = ProcessTable(settings.home)
     components = []
-    for server in servers(settings):
-        pid = table.pid(server.spec.name)
-        listening = server.spec.port is not None and port_open(server.spec.port)
+    for spec in [s.spec for s in servers(settings)] + workers(settings):
+        pid = table.pid(spec.name)
+        reachable = port_open(spec.port) if spec.port is not None else pid is not None
         components.append(
             {
-                "name": server.spec.name,
+                "name": spec.name,
                 "pid": pid,
-                "port": server.spec.port,
-                "healthy": bool(listening and server.spec.healthy()),
-                "log": str(table.log_path(server.spec.name)),
+                "port": spec.port,
+                "healthy": bool(reachable and spec.healthy()),
+                "log": str(table.log_path(spec.name)),
             }
         )
     shards: list[dict[str, Any]] = []

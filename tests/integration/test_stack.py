@@ -17,10 +17,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_up_is_idempotent_and_status_reports_health_and_shards(stack: Settings) -> None:
-    assert _cli("up").returncode == 0
+    assert _cli("up", "--servers-only").returncode == 0
     status = local_stack.status(stack)
-    assert [c["name"] for c in status["components"]] == ["kinesis", "dynamodb"]
-    assert all(c["healthy"] and c["pid"] for c in status["components"])
+    servers, workers = status["components"][:2], status["components"][2:]
+    assert [c["name"] for c in servers] == ["kinesis", "dynamodb"]
+    assert all(c["healthy"] and c["pid"] for c in servers)
+    assert {c["name"] for c in workers} == {"api", "consumer", "lake"}
+    assert not any(c["pid"] for c in workers)  # the test session starts the servers only
     assert len([s for s in status["shards"] if s["open"]]) == stack.shards
     result = _cli("status")
     assert result.returncode == 0, result.stderr

@@ -34,5 +34,5 @@ def consumer_spec(settings: Settings) -> ProcessSpec:
         argv=[sys.executable, "-m", "alleycat.cli", "consume"],
         port=None,
         healthy=healthy,
-        env={**env_vars(settings), "ALLEYCAT_LIVE_URL": f"{settings.api_url}/internal/live"},
+        env=env_vars(settings),
     )
