@@ -4,11 +4,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 JARS := build/jars
+# The AWS SAM CLI, in its own venv (see the AWS section below).
+SAM := build/tools/sam/bin/sam
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
 .PHONY: setup run test bench up down status lint clean package deploy validate-template
 
-setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed
+setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM)
 
 build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
@@ -64,7 +66,6 @@ clean: down
 	rm -rf build .alleycat $(VENV) infra/local/node_modules
 
 # --- AWS (docs/deploy.md). The SAM CLI lives in its own venv: its pins would downgrade the project's.
-SAM := build/tools/sam/bin/sam
 STACK ?= alleycat
 
 $(SAM): pyproject.toml
