@@ -91,10 +91,11 @@ def write_raw(table: pa.Table, root: Path) -> None:
 
 
 def params_for(table: pa.Table) -> dict[str, str]:
+    """One race (its raceId and classId: every class races in each slot), one of its racers, the day."""
     return {
         "race_id": str(table["race_id"][0].as_py()),
         "racer_id": str(table["racer_id"][0].as_py()),
-        "class_id": "1",
+        "class_id": str(table["class_id"][0].as_py()),
         "day": DAY.isoformat(),
         "late_ms": "60000",
     }

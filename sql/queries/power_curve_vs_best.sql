@@ -1,7 +1,8 @@
 -- A racer's power curve in one race against their personal bests: each second's output, their
 -- best ever output at that second in the class, the gap (negative: below best) and whether this
--- race set the best.
--- param: race_id bigint  the race
+-- race set the best. A racer rides one class per raceId slot, so raceId and racerId name their
+-- race (its class is the racer's).
+-- param: race_id bigint  the slot (floor(start_ms / 300000))
 -- param: racer_id integer  the racer
 SELECT
     t.second,

@@ -1,10 +1,10 @@
--- The races of one day: class, start, how many rode and finished, the winner and the field's
--- average total.
+-- The races of one day, one row per race (raceId and classId: every class races in each 300 s
+-- slot): start, how many rode and finished, the winner and the field's average total.
 -- param: day date  the UTC day the races started
 WITH placed AS (
     SELECT
         race_id, class_id, racer_id, name, total_milli, finished,
-        row_number() OVER (PARTITION BY race_id ORDER BY total_milli DESC, racer_id) AS place
+        row_number() OVER (PARTITION BY race_id, class_id ORDER BY total_milli DESC, racer_id) AS place
     FROM alleycat.race_results
     WHERE dt = CAST(:day AS varchar)
 )

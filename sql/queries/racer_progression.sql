@@ -1,11 +1,12 @@
--- A racer's progression: every race they rode, oldest first, with their place in it, their best
--- total so far and the change from their previous race.
+-- A racer's progression: every race they rode, oldest first, with their place in it (among the
+-- racers of their class in that raceId slot: a race is raceId and classId), their best total so
+-- far and the change from their previous race.
 -- param: racer_id integer  the racer
 WITH placed AS (
     SELECT
         race_id, racer_id, class_id, total_milli, total_output, seconds, finished,
-        row_number() OVER (PARTITION BY race_id ORDER BY total_milli DESC, racer_id) AS place,
-        count(*) OVER (PARTITION BY race_id) AS racers
+        row_number() OVER (PARTITION BY race_id, class_id ORDER BY total_milli DESC, racer_id) AS place,
+        count(*) OVER (PARTITION BY race_id, class_id) AS racers
     FROM alleycat.race_results
 )
 SELECT

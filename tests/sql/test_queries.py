@@ -43,22 +43,25 @@ def test_every_query_declares_what_it_answers() -> None:
 
 
 def test_race_podium(hudi_lake: str, sim: Sim) -> None:
-    for race in score_races(sim.events).values():
+    races = score_races(sim.events)
+    assert len(races) == 6 and len({key.race_id for key in races}) == 3  # two classes in each of three slots
+    for key, race in races.items():
         expected = [(s.racer_id, s.name, s.total_output, s.avg_output) for s in race.standings()[:3]]
-        rows = run(hudi_lake, "race_podium", race_id=race.race_id)
+        rows = run(hudi_lake, "race_podium", race_id=key.race_id, class_id=key.class_id)
         assert [r["place"] for r in rows] == [1, 2, 3]
+        assert [r["class_id"] for r in rows] == [key.class_id] * 3
         assert [(r["racer_id"], r["name"], r["total_output"], r["avg_output"]) for r in rows] == expected
 
 
 def test_class_top10(hudi_lake: str, sim: Sim) -> None:
-    races = sorted(score_races(sim.events).values(), key=lambda r: r.race_id)
+    races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     for class_id in (1, 2):
         best: dict[int, tuple[RacerScore, int]] = {}
         for race in races:
+            if race.class_id != class_id:
+                continue
             for s in race.racers.values():
-                if s.class_id == class_id and (
-                    s.racer_id not in best or s.total_milli > best[s.racer_id][0].total_milli
-                ):
+                if s.racer_id not in best or s.total_milli > best[s.racer_id][0].total_milli:
                     best[s.racer_id] = (s, race.race_id)
         ordered = sorted(best.values(), key=lambda b: (-b[0].total_milli, b[0].racer_id))[:10]
         expected = [(i + 1, s.racer_id, race_id, s.total_output) for i, (s, race_id) in enumerate(ordered)]
@@ -67,7 +70,7 @@ def test_class_top10(hudi_lake: str, sim: Sim) -> None:
 
 
 def test_racer_progression(hudi_lake: str, sim: Sim) -> None:
-    races = sorted(score_races(sim.events).values(), key=lambda r: r.race_id)
+    races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     racer_id = races[0].standings()[-1].racer_id
     expected, best, previous = [], 0, None
     for race in races:
@@ -79,15 +82,32 @@ def test_racer_progression(hudi_lake: str, sim: Sim) -> None:
         best = max(best, score.total_milli)
         change = None if previous is None else (score.total_milli - previous) / 1000
         expected.append(
-            (race.race_id, utc(race.race_id * 300_000), places[racer_id], len(standings), best / 1000, change)
+            (
+                race.race_id,
+                utc(race.race_id * 300_000),
+                race.class_id,
+                places[racer_id],
+                len(standings),  # the racers of their class in that slot, not of the whole slot
+                best / 1000,
+                change,
+            )
         )
         previous = score.total_milli
     rows = run(hudi_lake, "racer_progression", racer_id=racer_id)
     got = [
-        (r["race_id"], r["started_at"], r["place"], r["racers"], r["best_so_far"], r["change_from_previous"])
+        (
+            r["race_id"],
+            r["started_at"],
+            r["class_id"],
+            r["place"],
+            r["racers"],
+            r["best_so_far"],
+            r["change_from_previous"],
+        )
         for r in rows
     ]
     assert got == expected and len(got) == 3
+    assert all(racers == 5 for *_, racers, _, _ in got)  # five per class, two classes per slot
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -134,23 +154,22 @@ def test_power_curve_vs_best(hudi_lake: str, sim: Sim) -> None:
 def test_race_summary(hudi_lake: str, sim: Sim) -> None:
     day = race_day(sim.events[0].race_id)
     expected = []
-    for race in sorted(score_races(sim.events).values(), key=lambda r: r.race_id):
-        if race_day(race.race_id) != day:
+    for key, race in sorted(score_races(sim.events).items()):
+        if race_day(key.race_id) != day:
             continue
-        for class_id in sorted({s.class_id for s in race.racers.values()}):
-            standings = [s for s in race.standings() if s.class_id == class_id]
-            totals = [s.total_milli for s in standings]
-            expected.append(
-                (
-                    race.race_id,
-                    class_id,
-                    len(standings),
-                    sum(s.finished for s in standings),
-                    standings[0].racer_id,
-                    standings[0].total_output,
-                    round(sum(totals) / len(totals) / 1000, 3),
-                )
+        standings = race.standings()
+        totals = [s.total_milli for s in standings]
+        expected.append(
+            (
+                key.race_id,
+                key.class_id,
+                len(standings),
+                sum(s.finished for s in standings),
+                standings[0].racer_id,
+                standings[0].total_output,
+                round(sum(totals) / len(totals) / 1000, 3),
             )
+        )
     rows = run(hudi_lake, "race_summary", day=day)
     got = [
         (
@@ -164,7 +183,8 @@ def test_race_summary(hudi_lake: str, sim: Sim) -> None:
         )
         for r in rows
     ]
-    assert got == sorted(expected) and got
+    assert got == expected and got
+    assert len({r[0] for r in got}) < len(got)  # a slot of that day has races of several classes
 
 
 def test_data_quality_hourly(hudi_lake: str, sim: Sim) -> None:
