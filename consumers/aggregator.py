@@ -1,20 +1,24 @@
 """Aggregator: Kinesis telemetry -> the LIVE item of each race, once per tumbling window.
 
+A race is ``(raceId, classId)`` (``RaceKey``): all six classes race in every 300 s slot and share
+the raceId, so the window state, the LIVE item and its CLASS race item are all per race-class.
+
 Every invocation decodes and validates its records (invalid ones are logged with their reason and
 kept in the dead letter, never failing the batch) and merges them into the window's ``state``:
-per race, per racer, the window's winning point of every second (``Telemetry.beats``), the name,
-the class and whether the ``final`` message was seen. The final invoke of the window (or an
-invocation without a window) merges each touched race into its LIVE item: ``RacerScore.add`` skips
-seconds already counted, so replaying a batch or a window changes nothing, and an unchanged race
-is not written. The write is a PutItem conditional on ``version`` (optimistic locking: on a
-conflict, read again and merge again): one write per race per window.
+per race, per racer, the window's winning point of every second (``Telemetry.beats``), the name
+and whether the ``final`` message was seen. The final invoke of the window (or an invocation
+without a window) merges each touched race into its LIVE item: ``RacerScore.add`` skips seconds
+already counted, so replaying a batch or a window changes nothing, and an unchanged race is not
+written. The write is a PutItem conditional on ``version`` (optimistic locking: on a conflict,
+read again and merge again): one write per race per window. Before a race's first LIVE write its
+CLASS race item (``CLASS#c / RACE#r``, status ``live``) is put, conditional on its absence.
 
 Caveat: LIVE keeps the first-counted value of a second (its bitmap holds no values). Two different
 messages for one key that land in different windows are resolved by the lake, which is
 authoritative; within a window the winning rule decides.
 
-State (JSON): ``{"races": {raceId: {"c": classId, "r": {racerId: {"n": name, "c": classId,
-"f": final, "p": {second: [milli, deviceTimestamp, uuid]}}}}}}``.
+State (JSON): ``{"races": {"<raceId>#<classId>": {"r": {racerId: {"n": name, "f": final,
+"p": {second: [milli, deviceTimestamp, uuid]}}}}}}``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
 from alleycat.domain.scoring import RaceScores
 from alleycat.domain.windows import iso_utc
 from consumers import dynamo
@@ -36,6 +40,16 @@ log = logging.getLogger("alleycat.consumers.aggregator")
 
 MAX_CONFLICT_RETRIES = 20
 State = dict[str, Any]
+
+
+def state_key(race: RaceKey) -> str:
+    """A race's key in the window state (JSON object keys are strings)."""
+    return f"{race.race_id}#{race.class_id}"
+
+
+def race_of(key: str) -> RaceKey:
+    race_id, class_id = key.split("#")
+    return RaceKey(int(race_id), int(class_id))
 
 
 @dataclass(frozen=True)
@@ -70,12 +84,13 @@ def merge_records(state: State, records: list[dict[str, Any]]) -> MergeResult:
             )
             continue
         valid += 1
-        race = races.get(str(ev.race_id))
+        key = state_key(ev.race)
+        race = races.get(key)
         if race is None:
-            race = races[str(ev.race_id)] = {"c": ev.class_id, "r": {}}
+            race = races[key] = {"r": {}}
         racer = race["r"].get(str(ev.racer_id))
         if racer is None:
-            racer = race["r"][str(ev.racer_id)] = {"n": ev.name, "c": ev.class_id, "f": False, "p": {}}
+            racer = race["r"][str(ev.racer_id)] = {"n": ev.name, "f": False, "p": {}}
         racer["f"] = racer["f"] or ev.is_final
         second = str(ev.second)
         current = racer["p"].get(second)
@@ -88,7 +103,7 @@ def apply_window(live: dynamo.LiveRace, window_race: dict[str, Any]) -> bool:
     """Merge one race's window points into its scores. Returns True if anything changed."""
     changed = False
     for racer_id, doc in window_race["r"].items():
-        score = live.race.racer(int(racer_id), doc["n"], int(doc["c"]))
+        score = live.race.racer(int(racer_id), doc["n"], live.race.class_id)
         was_finished = score.finished
         for second, point in doc["p"].items():
             changed |= score.add(int(second), int(point[0]))
@@ -97,15 +112,16 @@ def apply_window(live: dynamo.LiveRace, window_race: dict[str, Any]) -> bool:
     return changed
 
 
-def flush_race(race_id: int, window_race: dict[str, Any], window_end: str) -> int:
+def flush_race(race: RaceKey, window_race: dict[str, Any], window_end: str) -> int:
     """Merge a race's window into its LIVE item. Returns the number of LIVE writes (0 or 1)."""
+    race_id, class_id = race
     for _ in range(MAX_CONFLICT_RETRIES):
-        live = dynamo.read_live(race_id)
+        live = dynamo.read_live(race_id, class_id)
         expected = None if live is None else live.version
         if live is None:
-            live = dynamo.LiveRace(RaceScores(race_id, int(window_race["c"])), 0, None, dynamo.now_ms())
-        known = {score.class_id for score in live.race.racers.values()}
-        for class_id in {int(doc["c"]) for doc in window_race["r"].values()} - known:
+            live = dynamo.LiveRace(RaceScores(race_id, class_id), 0, None, dynamo.now_ms())
+            # first sight of the race: its CLASS race item before its first LIVE write, so a
+            # race with a LIVE item always has one (a repeated put is a no-op)
             dynamo.put_class_race(race_id, class_id, live.updated_at)
         if not apply_window(live, window_race):
             return 0
@@ -114,12 +130,15 @@ def flush_race(race_id: int, window_race: dict[str, Any], window_end: str) -> in
         live.updated_at = dynamo.now_ms()
         if dynamo.put_live(live, expected):
             return 1
-        log.info("LIVE version conflict, merging again", extra={"raceId": race_id})
-    raise RuntimeError(f"race {race_id}: LIVE item still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+        log.info("LIVE version conflict, merging again", extra={"raceId": race_id, "classId": class_id})
+    raise RuntimeError(
+        f"race {race_id} class {class_id}: LIVE item still conflicting after {MAX_CONFLICT_RETRIES} attempts"
+    )
 
 
 def flush(state: State, window_end: str) -> int:
-    return sum(flush_race(int(race_id), race, window_end) for race_id, race in state.get("races", {}).items())
+    """Merge every race of a window into its LIVE item. Returns the number of LIVE writes."""
+    return sum(flush_race(race_of(key), race, window_end) for key, race in state.get("races", {}).items())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""``alleycat leaderboard``: a race's standings from DynamoDB (final results, or --live)."""
+"""``alleycat leaderboard``: a race's standings from DynamoDB (final results, or --live).
+
+A race is ``(raceId, classId)``: every class races in every slot. ``--class`` picks one race;
+without it every class that has a race in that slot (its ``CLASS#c / RACE#r`` item exists; one
+GetItem per class, no scan) gets its own board.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import json
 from typing import Any
 
+from alleycat.domain.events import CLASS_IDS
 from consumers import dynamo
 
 COLUMNS = ("rank", "racerId", "name", "totalOutput", "avgOutput", "maxOutput", "seconds")
@@ -15,16 +21,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "leaderboard",
         help="print a race's standings: final results (GSI1, descending) or --live (the LIVE item)",
+        description="A race is (raceId, classId). Without --class: a board for every class racing in that raceId.",
     )
     p.add_argument("--race", type=int, required=True, metavar="RACE_ID")
+    p.add_argument(
+        "--class",
+        dest="class_id",
+        type=int,
+        choices=CLASS_IDS,
+        metavar="CLASS_ID",
+        help="the race's class (1-6); default: every class that has a race with this raceId",
+    )
     p.add_argument("--live", action="store_true", help="the live standings (LIVE item) instead of final results")
-    p.add_argument("--json", action="store_true", help="print JSON rows")
-    p.add_argument("--limit", type=int, default=1000, help="rows to print (default: 1000)")
+    p.add_argument("--json", action="store_true", help="print JSON rows (each with raceId and classId)")
+    p.add_argument("--limit", type=int, default=1000, help="rows to print per race (default: 1000)")
     p.set_defaults(func=_leaderboard)
 
 
-def live_rows(race_id: int, limit: int) -> list[dict[str, Any]]:
-    live = dynamo.read_live(race_id)
+def live_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
+    """The live standings of race ``(race_id, class_id)`` from its LIVE item, up to ``limit`` rows."""
+    live = dynamo.read_live(race_id, class_id)
     if live is None:
         return []
     return [
@@ -42,7 +58,8 @@ def live_rows(race_id: int, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def result_rows(race_id: int, limit: int) -> list[dict[str, Any]]:
+def result_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
+    """The final results of race ``(race_id, class_id)`` (RESULT items, GSI1), up to ``limit`` rows."""
     return [
         {
             "rank": rank,
@@ -54,23 +71,41 @@ def result_rows(race_id: int, limit: int) -> list[dict[str, Any]]:
             "seconds": int(item["seconds"]),
             "finished": bool(item["finished"]),
         }
-        for rank, item in enumerate(dynamo.query_results(race_id, limit), start=1)
+        for rank, item in enumerate(dynamo.query_results(race_id, class_id, limit), start=1)
     ]
 
 
+def boards(race_id: int, class_id: int | None, live: bool, limit: int) -> dict[int, list[dict[str, Any]]]:
+    """classId -> rows: the one race asked for, or every class racing in slot ``race_id``."""
+    classes = [class_id] if class_id is not None else dynamo.race_classes(race_id)
+    rows = live_rows if live else result_rows
+    return {c: rows(race_id, c, limit) for c in classes}
+
+
 def _leaderboard(args: argparse.Namespace) -> int:
-    rows = (live_rows if args.live else result_rows)(args.race, args.limit)
+    kind = "live standings" if args.live else "results"
+    found = boards(args.race, args.class_id, args.live, args.limit)
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0 if rows else 1
-    if not rows:
-        print(f"race {args.race}: no {'live standings' if args.live else 'results'}")
-        return 1
-    print(f"race {args.race} ({'live' if args.live else 'final results'}):")
-    print(f"{'rank':>4}  {'racerId':>8}  {'name':<16} {'total':>12} {'avg':>9} {'max':>9} {'seconds':>7}")
-    for r in rows:
         print(
-            f"{r['rank']:>4}  {r['racerId']:>8}  {r['name'][:16]:<16} {r['totalOutput']:>12.3f} "
-            f"{r['avgOutput']:>9.3f} {r['maxOutput']:>9.3f} {r['seconds']:>7}"
+            json.dumps(
+                [{"raceId": args.race, "classId": c, **row} for c, rows in found.items() for row in rows], indent=2
+            )
         )
-    return 0
+        return 0 if any(found.values()) else 1
+    if not found:
+        print(f"race {args.race}: no class has a race with this raceId")
+        return 1
+    for n, (class_id, rows) in enumerate(found.items()):
+        if n:
+            print()
+        if not rows:
+            print(f"race {args.race} class {class_id}: no {kind}")
+            continue
+        print(f"race {args.race} class {class_id} ({'live' if args.live else 'final results'}):")
+        print(f"{'rank':>4}  {'racerId':>8}  {'name':<16} {'total':>12} {'avg':>9} {'max':>9} {'seconds':>7}")
+        for r in rows:
+            print(
+                f"{r['rank']:>4}  {r['racerId']:>8}  {r['name'][:16]:<16} {r['totalOutput']:>12.3f} "
+                f"{r['avgOutput']:>9.3f} {r['maxOutput']:>9.3f} {r['seconds']:>7}"
+            )
+    return 0 if any(found.values()) else 1

@@ -1,9 +1,12 @@
 """DynamoDB items of the real-time path (keys in alleycat.domain.keys, attributes in docs/design.md).
 
-* LIVE (``RACE#r / LIVE``): a race's ``RaceScores``, racers as ``RacerScore.to_compact()``, written
-  by the Aggregator with optimistic locking on ``version``.
-* RESULT, BEST and CLASS race items, written by FinalResults (and the CLASS item first by the
-  Aggregator).
+A race is ``(raceId, classId)`` (``alleycat.domain.events.RaceKey``): every class races in every
+300 s slot, so every race item is keyed by both.
+
+* LIVE (``RACE#r#c / LIVE``): one race's ``RaceScores``, racers as ``RacerScore.to_compact()``,
+  written by the Aggregator with optimistic locking on ``version``.
+* RESULT (``RACE#r#c / RESULT#x``), BEST (``RACER#x / BEST#CLASS#c``) and CLASS race
+  (``CLASS#c / RACE#r``) items, written by FinalResults (the CLASS item first by the Aggregator).
 
 The table resource is created once per process, on first use.
 """
@@ -23,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from alleycat import aws
 from alleycat.domain import keys
+from alleycat.domain.events import CLASS_IDS
 from alleycat.domain.scoring import RacerScore, RaceScores
 from alleycat.resources import GSI_BOARDS, LIVE_TTL_SECONDS, TTL_ATTRIBUTE
 from alleycat.settings import Settings
@@ -70,7 +74,7 @@ def race_from_item(item: dict[str, Any]) -> LiveRace:
 def live_item(live: LiveRace) -> dict[str, Any]:
     race = live.race
     return {
-        "PK": keys.race_pk(race.race_id),
+        "PK": keys.race_pk(race.race_id, race.class_id),
         "SK": keys.LIVE_SK,
         "raceId": race.race_id,
         "classId": race.class_id,
@@ -82,9 +86,10 @@ def live_item(live: LiveRace) -> dict[str, Any]:
     }
 
 
-def read_live(race_id: int) -> LiveRace | None:
-    item = table().get_item(Key={"PK": keys.race_pk(race_id), "SK": keys.LIVE_SK}, ConsistentRead=True).get("Item")
-    return race_from_item(item) if item else None
+def read_live(race_id: int, class_id: int) -> LiveRace | None:
+    """The LIVE item of race ``(race_id, class_id)`` (strongly consistent), or None."""
+    item = table().get_item(Key={"PK": keys.race_pk(race_id, class_id), "SK": keys.LIVE_SK}, ConsistentRead=True)
+    return race_from_item(item["Item"]) if "Item" in item else None
 
 
 def put_live(live: LiveRace, expected_version: int | None) -> bool:
@@ -167,10 +172,11 @@ def complete_class_race(race_id: int, class_id: int, racers: int) -> None:
 
 
 def result_item(race_id: int, score: RacerScore, updated_at: int) -> dict[str, Any]:
+    """The RESULT item of ``score`` in race ``(race_id, score.class_id)``."""
     return {
-        "PK": keys.race_pk(race_id),
+        "PK": keys.race_pk(race_id, score.class_id),
         "SK": keys.result_sk(score.racer_id),
-        "GSI1PK": keys.race_pk(race_id),
+        "GSI1PK": keys.race_pk(race_id, score.class_id),
         "GSI1SK": keys.score_key(score.total_milli, score.racer_id),
         "GSI2PK": keys.racer_pk(score.racer_id),
         "GSI2SK": keys.race_sk(race_id),
@@ -241,13 +247,25 @@ def batch_write(items: Sequence[dict[str, Any]], max_attempts: int = 8, base_del
 # --- reading boards (the leaderboard command) ------------------------------------------------------
 
 
-def query_results(race_id: int, limit: int) -> list[dict[str, Any]]:
-    """A race's RESULT items in rank order (GSI1, descending), up to ``limit``."""
+def race_classes(race_id: int) -> list[int]:
+    """The classes that have a race in slot ``race_id``: those whose CLASS race item
+    (``CLASS#c / RACE#r``) exists. One GetItem per class, no scan."""
+    found = []
+    for class_id in CLASS_IDS:
+        key = {"PK": keys.class_pk(class_id), "SK": keys.race_sk(race_id)}
+        if "Item" in table().get_item(Key=key, ProjectionExpression="PK"):
+            found.append(class_id)
+    return found
+
+
+def query_results(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
+    """The RESULT items of race ``(race_id, class_id)`` in rank order (GSI1, descending), up to
+    ``limit``."""
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "IndexName": GSI_BOARDS,
         "KeyConditionExpression": "GSI1PK = :pk",
-        "ExpressionAttributeValues": {":pk": keys.race_pk(race_id)},
+        "ExpressionAttributeValues": {":pk": keys.race_pk(race_id, class_id)},
         "ScanIndexForward": False,
     }
     while len(items) < limit:

@@ -1,11 +1,12 @@
 """FinalResults: DynamoDB Streams of the table -> RESULT items, class BEST items, CLASS race status.
 
-For each change of a LIVE item, the racers who have finished and whose score is new or changed
-get their RESULT item (BatchWriteItem, 25 per call, unprocessed items retried with backoff), then
-their class BEST (conditional: only if absent or higher). When every racer of a class in LIVE has
-finished, that class's CLASS race item is marked completed (a raceId can hold several classes:
-races of all classes start together on the same 300 s boundary). Late points after a racer's final change LIVE again, so
-results are rewritten and converge. Every write is idempotent, so a replayed record is harmless.
+A LIVE item is one race ``(raceId, classId)``. For each change of a LIVE item, the racers who have
+finished and whose score is new or changed get their RESULT item (``RACE#r#c``; BatchWriteItem, 25
+per call, unprocessed items retried with backoff), then their class BEST (conditional: only if
+absent or higher). When every racer of the race has finished, its CLASS race item
+(``CLASS#c / RACE#r``) is marked completed with the number of racers. Late points after a racer's
+final change LIVE again, so results are rewritten and converge. Every write is idempotent, so a
+replayed record is harmless.
 
 A record that fails is reported as a batch item failure (its SequenceNumber); the mapping retries
 from there.
@@ -26,7 +27,7 @@ log = logging.getLogger("alleycat.consumers.final_results")
 class Outcome:
     results: int
     bests: int
-    completed: list[int]  # classes whose racers in this race have all finished
+    completed: bool  # every racer of the race has finished: its CLASS race item is completed
 
 
 def process_change(old_item: dict[str, Any] | None, new_item: dict[str, Any]) -> Outcome:
@@ -39,12 +40,9 @@ def process_change(old_item: dict[str, Any] | None, new_item: dict[str, Any]) ->
     ]
     dynamo.batch_write([dynamo.result_item(race.race_id, score, new.updated_at) for score in finished])
     bests = sum(dynamo.put_best(race.race_id, score, new.updated_at) for score in finished)
-    completed = []
-    for class_id in sorted({score.class_id for score in finished}):
-        entrants = [s for s in race.racers.values() if s.class_id == class_id]
-        if all(s.finished for s in entrants):
-            dynamo.complete_class_race(race.race_id, class_id, len(entrants))
-            completed.append(class_id)
+    completed = bool(finished) and all(s.finished for s in race.racers.values())
+    if completed:
+        dynamo.complete_class_race(race.race_id, race.class_id, len(race.racers))
     return Outcome(len(finished), bests, completed)
 
 
@@ -66,6 +64,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "results written",
                 extra={
                     "raceId": int(new_item["raceId"]),
+                    "classId": int(new_item["classId"]),
                     "results": outcome.results,
                     "bests": outcome.bests,
                     "completed": outcome.completed,

@@ -1,10 +1,11 @@
 """Publisher: DynamoDB Streams of the table -> live standings messages for each LIVE change.
 
-Message: ``{type: "standings", raceId, classId, windowEnd, standings: [{rank, racerId, name,
-totalOutput, avgOutput, maxOutput, seconds, finished}] (top N), changed: [racerIds]}``, sent
-through ``consumers.publish``. Live updates are best-effort; a failure to publish to IoT Core is
-reported as a batch item failure and retried by the mapping (MaximumRetryAttempts 2, records
-older than 60 s dropped).
+A LIVE item is one race ``(raceId, classId)``; its message goes to that race's channel
+(``consumers.publish.topic(raceId, classId)`` on IoT Core). Message: ``{type: "standings", raceId,
+classId, windowEnd, standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds,
+finished}] (top N), changed: [racerIds]}``, sent through ``consumers.publish``. Live updates are
+best-effort; a failure to publish to IoT Core is reported as a batch item failure and retried by
+the mapping (MaximumRetryAttempts 2, records older than 60 s dropped).
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         changed = dynamo.changed_racers(dynamo.race_from_item(old_item).race if old_item else None, new.race)
         message = standings_message(new.race, new.window_end, changed, top)
         try:
-            live_publisher().publish(new.race.race_id, message)
+            live_publisher().publish(new.race.key, message)
         except Exception:
-            log.exception("publish failed", extra={"raceId": new.race.race_id})
+            log.exception("publish failed", extra={"raceId": new.race.race_id, "classId": new.race.class_id})
             return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
     return {"batchItemFailures": []}

@@ -51,7 +51,7 @@ LAMBDA_LAYER_DIR = "../../build/package/lambda/layer"
 # (FIREHOSE_BUFFER_SECONDS, shared) is what triggers delivery either way: docs/deploy.md.
 FIREHOSE_MIN_BUFFER_MB = 64
 DEAD_LETTER_PREFIX = "dead-letter"  # consumers.deadletter: s3://bucket/<prefix>/<source>/dt=.../
-IOT_TOPIC = "alleycat/races/*/standings"  # consumers.publish.topic(raceId)
+IOT_TOPIC = "alleycat/races/*/*/standings"  # consumers.publish.topic(raceId, classId)
 # Iterator age alarms fire at this fraction of the stream's retention (requirement: below 50%).
 ITERATOR_AGE_ALARM_FRACTION = 0.25
 
@@ -258,7 +258,7 @@ def function_specs() -> list[FunctionSpec]:
             dead_letter_env,
         ),
         "Publisher": (
-            "Publishes live standings to IoT Core (alleycat/races/<raceId>/standings)",
+            "Publishes live standings to IoT Core (alleycat/races/<raceId>/<classId>/standings)",
             [
                 stmt(DDB_READ, table_arns(), "ReadTable"),
                 stmt(

@@ -16,7 +16,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from alleycat.domain import keys
-from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
 from alleycat.domain.scoring import RaceScores, score_races
 from alleycat.settings import Settings
 from consumers import dynamo
@@ -46,7 +46,7 @@ def consumer(env: dict[str, str], log: Path) -> subprocess.Popen:
         )  # fmt: skip
 
 
-def expected(*files: Path) -> dict[int, RaceScores]:
+def expected(*files: Path) -> dict[RaceKey, RaceScores]:
     events = []
     for path in files:
         for line in path.read_bytes().splitlines():
@@ -55,20 +55,22 @@ def expected(*files: Path) -> dict[int, RaceScores]:
     return score_races(events)
 
 
-def mismatches(races: dict[int, RaceScores]) -> list[str]:
+def mismatches(races: dict[RaceKey, RaceScores]) -> list[str]:
     """Every difference between DynamoDB and the reference computation (empty when equal)."""
     problems: list[str] = []
-    for race_id, race in races.items():
-        live = dynamo.read_live(race_id)
+    for (race_id, class_id), race in races.items():
+        live = dynamo.read_live(race_id, class_id)
         if live is None:
-            problems.append(f"race {race_id}: no LIVE item")
+            problems.append(f"race {race_id} class {class_id}: no LIVE item")
             continue
+        if set(live.race.racers) != set(race.racers):
+            problems.append(f"race {race_id} class {class_id}: LIVE racers {sorted(live.race.racers)}")
         for racer_id, want in race.racers.items():
             got = live.race.racers.get(racer_id)
             fields = ("total_milli", "max_milli", "seconds", "last_second", "finished", "name", "class_id")
             if got is None or any(getattr(got, f) != getattr(want, f) for f in fields):
-                problems.append(f"race {race_id} racer {racer_id}: LIVE {got} != {want}")
-        rows = result_rows(race_id, 10_000)
+                problems.append(f"race {race_id} class {class_id} racer {racer_id}: LIVE {got} != {want}")
+        rows = result_rows(race_id, class_id, 10_000)
         want_rows = [
             (s.racer_id, s.name, s.total_output, s.avg_output, s.max_output, s.seconds) for s in race.standings()
         ]
@@ -76,7 +78,9 @@ def mismatches(races: dict[int, RaceScores]) -> list[str]:
             (r["racerId"], r["name"], r["totalOutput"], r["avgOutput"], r["maxOutput"], r["seconds"]) for r in rows
         ]
         if got_rows != want_rows:
-            problems.append(f"race {race_id}: RESULT rows differ ({len(got_rows)} vs {len(want_rows)})")
+            problems.append(
+                f"race {race_id} class {class_id}: RESULT rows differ ({len(got_rows)} vs {len(want_rows)})"
+            )
     return problems
 
 
@@ -100,7 +104,9 @@ def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) 
         assert sim.wait(90) == 0, sim.stdout.read()
 
         races = expected(first, second)
-        assert len(races) == 2 and all(len(r.racers) == 6 * RACERS for r in races.values())
+        # two slots x six classes: twelve races of RACERS racers each
+        assert len(races) == 12 and all(len(r.racers) == RACERS for r in races.values())
+        assert {key.class_id for key in races} == set(range(1, 7)) and len({key.race_id for key in races}) == 2
         deadline = time.monotonic() + 60
         while (problems := mismatches(races)) and time.monotonic() < deadline:
             time.sleep(1)
@@ -124,9 +130,11 @@ def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) 
         for racer_id, item in mine.items():
             best = max(race.racers[racer_id].total_milli for race in races.values() if racer_id in race.racers)
             assert item["totalOutput"] == dynamo.decimal_output(best)
-        for race_id in races:
+        for race_id in {key.race_id for key in races}:
             cls = table.get_item(Key={"PK": keys.class_pk(class_id), "SK": keys.race_sk(race_id)})["Item"]
             assert cls["status"] == "completed" and int(cls["racers"]) == RACERS
+    for race_id in {key.race_id for key in races}:  # the leaderboard command finds every class of a slot
+        assert dynamo.race_classes(race_id) == list(range(1, 7))
 
     # the invalid records were dead-lettered, and checkpoints exist for every shard
     assert list((stack.dead_letter_dir / "aggregator").glob("*.jsonl"))
