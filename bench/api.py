@@ -1,4 +1,5 @@
-"""API latency: the race leaderboard (first page, 100 entries) of a 1,000-racer race at a fixed
+"""API latency: the race leaderboard (first page, 100 entries) of a 1,000-racer race (one class of a
+slot: ``/classes/{classId}/races/{raceId}/leaderboard``) at a fixed
 200 requests/s for 10 s, against a private stack (its own home, free ports) and the real server.
 
 Open-loop load: request i is due at ``t0 + i / rate`` whether or not earlier ones have answered,
@@ -69,7 +70,7 @@ def _seed() -> None:
 
 
 async def _load(url: str) -> tuple[list[float], list[float], list[str], float]:
-    path = f"/races/{RACE_ID}/leaderboard"
+    path = f"/classes/{CLASS_ID}/races/{RACE_ID}/leaderboard"  # a race is (raceId, classId)
     latencies: list[float] = []
     service: list[float] = []
     errors: list[str] = []

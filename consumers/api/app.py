@@ -14,14 +14,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from alleycat.domain import keys
-from alleycat.domain.events import CLASS_IDS, MAX_RACER_ID
+from alleycat.domain.events import CLASS_IDS, MAX_RACER_ID, RaceKey
 from alleycat.domain.scoring import RacerScore, rank
 from alleycat.resources import GSI_BOARDS, GSI_HISTORY
 from alleycat.settings import Settings
 from consumers.api import errors
+from consumers.api.cursor import race_scope
 from consumers.api.errors import ApiError, not_found
 from consumers.api.exports import BestsExports, ExportMissing
-from consumers.api.live import IOT_TOPIC, LiveHub
+from consumers.api.live import IOT_TOPIC_HINT, LiveHub
 from consumers.api.models import (
     ClassBestEntry,
     ClassLeaderboard,
@@ -65,9 +66,19 @@ _ERROR = {"model": ErrorBody}
 _404 = {404: {**_ERROR, "description": "no such race, class or racer (or nothing recorded for it yet)"}}
 
 
+def race_path(race_id: int, class_id: int) -> str:
+    """The path of a race: a race is (raceId, classId), so it lives under its class."""
+    return f"/classes/{class_id}/races/{race_id}"
+
+
 def _known_class(class_id: int) -> None:
     if class_id not in CLASS_IDS:
         raise not_found(f"class {class_id} does not exist; the classes are listed at /classes.")
+
+
+def _class_exists(class_id: ClassId) -> None:
+    """``_known_class`` as a dependency: checked before a streamed answer starts."""
+    _known_class(class_id)
 
 
 def _entry(item: dict[str, Any], position: int) -> LeaderboardEntry:
@@ -131,7 +142,7 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
         status: Annotated[Literal["live", "completed"] | None, Query(description="only races in this state")] = None,
         cursor: Cursor = None,
     ) -> Response:
-        """A class's races, most recent first (Query `PK = CLASS#c`, descending)."""
+        """A class's races, most recent first, with the paths of each race (Query `PK = CLASS#c`, descending)."""
 
         def build() -> RaceList:
             _known_class(class_id)
@@ -144,58 +155,73 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
                 page_cursor=cursor,
                 status=status,
             )
-            races = [
-                RaceSummary(
-                    race_id=keys.parse_race_sk(item["SK"]),
-                    class_id=class_id,
-                    status=item["status"],
-                    started_at=plain(item.get("startedAt")),
-                    racers=plain(item.get("racers")),
+            races = []
+            for item in page.items:
+                race_id = keys.parse_race_sk(item["SK"])
+                races.append(
+                    RaceSummary(
+                        race_id=race_id,
+                        class_id=class_id,
+                        status=item["status"],
+                        started_at=plain(item.get("startedAt")),
+                        racers=plain(item.get("racers")),
+                        leaderboard=f"{race_path(race_id, class_id)}/leaderboard",
+                        live=f"{race_path(race_id, class_id)}/live",
+                    )
                 )
-                for item in page.items
-            ]
             return RaceList(class_id=class_id, races=races, next_cursor=page.next_cursor)
 
         return answers.json(("class-races", class_id, limit, status, cursor), build)
 
-    @app.get("/races/{raceId}/leaderboard", response_model=RaceLeaderboard, tags=["races"], responses=_404)
-    def race_leaderboard(race_id: RaceId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
-        """A race's results, highest total first (Query GSI1 `RACE#r`, descending); ranks continue across pages."""
+    @app.get(
+        "/classes/{classId}/races/{raceId}/leaderboard",
+        response_model=RaceLeaderboard,
+        tags=["races"],
+        responses=_404,
+    )
+    def race_leaderboard(
+        class_id: ClassId, race_id: RaceId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Response:
+        """A race's results, highest total first (Query GSI1 `RACE#r#c`, descending); ranks continue across
+        pages. A race is (raceId, classId): every class races in every slot, each with its own board."""
 
         def build() -> RaceLeaderboard:
+            _known_class(class_id)
             page = store.page(
-                scope=f"race:{race_id}",
+                scope=race_scope(race_id, class_id),
                 index=GSI_BOARDS,
-                partition=keys.race_pk(race_id),
+                partition=keys.race_pk(race_id, class_id),
                 limit=limit,
                 page_cursor=cursor,
             )
             if not page.items and cursor is None:
                 raise not_found(
-                    f"race {race_id} has no results; check the id, or see /races/{race_id}/live while it runs."
+                    f"race {race_id} of class {class_id} has no results; check the ids, or see "
+                    f"{race_path(race_id, class_id)}/live while it runs."
                 )
             return RaceLeaderboard(
                 race_id=race_id,
-                class_id=int(page.items[0]["classId"]) if page.items else None,
+                class_id=class_id,
                 entries=[_entry(item, page.rank_offset + i) for i, item in enumerate(page.items, 1)],
                 next_cursor=page.next_cursor,
             )
 
-        return answers.json(("race", race_id, limit, cursor), build)
+        return answers.json(("race", race_id, class_id, limit, cursor), build)
 
-    @app.get("/races/{raceId}/live", tags=["races"], responses=_404)
-    def race_live(race_id: RaceId) -> LiveStandings:
-        """The standings of a race in progress (GetItem `RACE#r / LIVE`), ranked by the domain's rule."""
-        item = store.get(keys.race_pk(race_id), keys.LIVE_SK)
+    @app.get("/classes/{classId}/races/{raceId}/live", tags=["races"], responses=_404)
+    def race_live(class_id: ClassId, race_id: RaceId) -> LiveStandings:
+        """The standings of a race in progress (GetItem `RACE#r#c / LIVE`), ranked by the domain's rule."""
+        _known_class(class_id)
+        item = store.get(keys.race_pk(race_id, class_id), keys.LIVE_SK)
         if item is None:
             raise not_found(
-                f"race {race_id} is not running (no live standings); "
-                f"finished races are at /races/{race_id}/leaderboard."
+                f"race {race_id} of class {class_id} is not running (no live standings); "
+                f"finished races are at {race_path(race_id, class_id)}/leaderboard."
             )
         scores = [RacerScore.from_compact(int(racer), doc) for racer, doc in plain(item["racers"]).items()]
         return LiveStandings(
             race_id=race_id,
-            class_id=int(item["classId"]),
+            class_id=class_id,
             window_end=item.get("windowEnd"),
             version=int(item["version"]),
             updated_at=plain(item.get("updatedAt")),
@@ -207,37 +233,38 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
             raise ApiError(
                 404,
                 "not_available",
-                "this deployment pushes live standings over AWS IoT Core: subscribe to the topic "
-                f"{IOT_TOPIC.replace('{race_id}', '<raceId>')}.",
+                f"this deployment pushes live standings over AWS IoT Core: subscribe to the topic {IOT_TOPIC_HINT}.",
             )
 
     @app.get(
-        "/races/{raceId}/live/stream",
+        "/classes/{classId}/races/{raceId}/live/stream",
         tags=["races"],
         response_class=EventSourceResponse,
-        dependencies=[Depends(_live_push_available)],
-        responses={404: {**_ERROR, "description": "no push channel here (on AWS: IoT Core)"}},
+        dependencies=[Depends(_live_push_available), Depends(_class_exists)],
+        responses={404: {**_ERROR, "description": "no such class, or no push channel here (on AWS: IoT Core)"}},
     )
-    async def race_live_stream(race_id: RaceId) -> AsyncIterator[ServerSentEvent]:
+    async def race_live_stream(class_id: ClassId, race_id: RaceId) -> AsyncIterator[ServerSentEvent]:
         """Server-Sent Events: a `subscribed` event, then a `standings` event per live update of the race
         (the message the publisher sends). Local stack only; on AWS subscribe to the IoT Core topic
-        `alleycat/races/<raceId>/standings`."""
-        queue = hub.subscribe(race_id)
+        of the race (docs/api.md)."""
+        race = RaceKey(race_id, class_id)
+        queue = hub.subscribe(race)
         try:
-            yield ServerSentEvent(event="subscribed", data={"raceId": race_id})
+            yield ServerSentEvent(event="subscribed", data={"raceId": race_id, "classId": class_id})
             while True:
                 message = await queue.get()
                 yield ServerSentEvent(event="standings", data=message)
         finally:
-            hub.unsubscribe(race_id, queue)
+            hub.unsubscribe(race, queue)
 
     if live_push:
 
         @app.post("/internal/live", include_in_schema=False, status_code=202)
         async def publish_live(message: LiveMessage) -> Delivered:
-            """The local publisher's endpoint: fan a standings message out to the race's SSE subscribers."""
+            """The local publisher's endpoint: fan a standings message out to the SSE subscribers of
+            its race, ``(raceId, classId)``."""
             doc = message.model_dump(by_alias=True)
-            return Delivered(subscribers=hub.publish(message.race_id, doc))
+            return Delivered(subscribers=hub.publish(RaceKey(message.race_id, message.class_id), doc))
 
     @app.get("/classes/{classId}/leaderboard", response_model=ClassLeaderboard, tags=["classes"], responses=_404)
     def class_leaderboard(class_id: ClassId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -299,7 +326,8 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_LIMIT, description="races per page, 1..50")] = HISTORY_LIMIT,
         cursor: Cursor = None,
     ) -> Response:
-        """A racer's races, most recent first, with score and rank (Query GSI2 `RACER#x`, descending)."""
+        """A racer's races, most recent first, with score, rank in the race (its class's board) and the
+        path of that board (Query GSI2 `RACER#x`, descending)."""
 
         def build() -> RacerRaces:
             page = store.page(
@@ -313,14 +341,17 @@ def create_app(settings: Settings, *, live_push: bool = True) -> FastAPI:
                 raise not_found(f"racer {racer_id} has no recorded races; check the id.")
             races = []
             for item in page.items:
-                race_id = int(item["raceId"])
+                race_id, class_id = int(item["raceId"]), int(item["classId"])
                 stored = item.get("rank")
                 races.append(
                     RacerRace(
                         **_entry(item, 0).model_dump(exclude={"rank", "racer_id"}),
                         race_id=race_id,
-                        class_id=int(item["classId"]),
-                        rank=int(stored) if stored is not None else store.rank_in_race(race_id, item["GSI1SK"]),
+                        class_id=class_id,
+                        rank=int(stored)
+                        if stored is not None
+                        else store.rank_in_race(race_id, class_id, item["GSI1SK"]),
+                        leaderboard=f"{race_path(race_id, class_id)}/leaderboard",
                     )
                 )
             return RacerRaces(racer_id=racer_id, races=races, next_cursor=page.next_cursor)

@@ -1,7 +1,7 @@
 """Opaque page cursors: base64url of the DynamoDB LastEvaluatedKey and the rank offset, signed.
 
 A cursor is ``base64url(mac[16] || json({"k": key, "r": rank_offset}))``. The MAC (HMAC-SHA256)
-covers the listing the cursor belongs to, so an edited cursor,
+covers the listing the cursor belongs to (for a race leaderboard: ``race_scope(raceId, classId)``), so an edited cursor,
 or one from another listing, is refused with a 400 before it reaches DynamoDB. The key's attribute
 names are checked too, so even a correctly signed but malformed key cannot make a query fail.
 
@@ -39,6 +39,12 @@ def _secret() -> bytes:
     if arn := os.environ.get("ALLEYCAT_CURSOR_KEY_SECRET_ARN"):
         return aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].encode()
     return LOCAL_KEY.encode()
+
+
+def race_scope(race_id: int, class_id: int) -> str:
+    """The listing of a race's leaderboard: a race is (raceId, classId), so a cursor of one class's
+    board is refused on another class's board of the same raceId."""
+    return f"race:{race_id}:{class_id}"
 
 
 def _mac(scope: str, raw: bytes) -> bytes:

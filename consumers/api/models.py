@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from alleycat.domain.events import CLASS_IDS
+
 
 class Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -37,6 +39,8 @@ class RaceSummary(Camel):
     status: Literal["live", "completed"]
     started_at: int | None = Field(None, description="epoch milliseconds")
     racers: int | None = Field(None, description="number of racers")
+    leaderboard: str = Field(description="path of the race's leaderboard (a race is raceId and classId)")
+    live: str = Field(description="path of the race's live standings")
 
 
 class RaceList(Camel):
@@ -58,7 +62,7 @@ class LeaderboardEntry(Camel):
 
 class RaceLeaderboard(Camel):
     race_id: int
-    class_id: int | None = Field(description="null only on an empty page past the end")
+    class_id: int
     entries: list[LeaderboardEntry]
     next_cursor: str | None
 
@@ -100,6 +104,7 @@ class RacerRace(Camel):
     max_output: float
     seconds: int
     finished: bool
+    leaderboard: str = Field(description="path of the race's leaderboard, in the racer's class")
 
 
 class RacerRaces(Camel):
@@ -127,11 +132,13 @@ class LiveMessage(Camel):
 
     type: Literal["standings"]
     race_id: int = Field(ge=0)
-    class_id: int
+    class_id: int = Field(
+        ge=CLASS_IDS.start, le=CLASS_IDS.stop - 1, description="with raceId, names the race whose subscribers get it"
+    )
     window_end: str | None
     standings: list[dict[str, Any]]
     changed: list[Any]
 
 
 class Delivered(Camel):
-    subscribers: int = Field(description="how many open streams of this race received the message")
+    subscribers: int = Field(description="how many open streams of this race (raceId, classId) received it")

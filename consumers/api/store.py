@@ -58,7 +58,7 @@ class Page:
 class Store:
     def __init__(self, table: str) -> None:
         self.table = table
-        self._ranks: dict[tuple[int, str], tuple[float, int]] = {}
+        self._ranks: dict[tuple[int, int, str], tuple[float, int]] = {}
         self._ranks_lock = threading.Lock()
 
     @property
@@ -125,9 +125,10 @@ class Store:
         next_cursor = cursor.encode(scope, last, offset + len(items)) if last else None
         return Page(items=items, rank_offset=offset, next_cursor=next_cursor)
 
-    def rank_in_race(self, race_id: int, score_key: str) -> int:
-        """1 + how many results of ``race_id`` sort above ``score_key`` (one COUNT query, memoized)."""
-        memo_key = (race_id, score_key)
+    def rank_in_race(self, race_id: int, class_id: int, score_key: str) -> int:
+        """1 + how many results of the race ``(race_id, class_id)`` sort above ``score_key`` (one COUNT
+        query, memoized). Only that class's board counts: the other classes of the slot are other races."""
+        memo_key = (race_id, class_id, score_key)
         now = time.monotonic()
         with self._ranks_lock:
             hit = self._ranks.get(memo_key)
@@ -139,7 +140,10 @@ class Store:
             "Select": "COUNT",
             "KeyConditionExpression": "#pk = :pk AND #sk > :sk",
             "ExpressionAttributeNames": {"#pk": f"{GSI_BOARDS}PK", "#sk": f"{GSI_BOARDS}SK"},
-            "ExpressionAttributeValues": {":pk": {"S": keys.race_pk(race_id)}, ":sk": {"S": score_key}},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": keys.race_pk(race_id, class_id)},
+                ":sk": {"S": score_key},
+            },
         }
         above = 0
         while True:  # a COUNT reads at most 1 MB per call; a 1,000-racer race fits in one

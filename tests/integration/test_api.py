@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-from api_items import put_items, random_scores
+from api_items import leading_scores, put_items, random_scores
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -25,12 +25,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alleycat.domain.events import RACE_MS
+from alleycat.domain.events import RACE_MS, RaceKey
 from alleycat.domain.scoring import RacerScore, RaceScores, rank
 from alleycat.resources import LakeLayout
 from alleycat.settings import Settings
 from consumers import dynamo
 from consumers.api.cli import api_spec
+from consumers.api.live import IOT_TOPIC_HINT
 from consumers.publish import HttpPublisher
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
@@ -38,60 +39,78 @@ from infra.local.processes import ProcessTable
 
 pytestmark = pytest.mark.stack
 
-CLASS = 3
+CLASS, SIBLING = 3, 4  # a race is (raceId, classId): SIBLING races in some of CLASS's slots
 BIG, SMALL, LIVE, OTHER = 5_000_001, 5_000_002, 5_000_003, 5_000_004  # OTHER is a class-4 race
 RANKED, RANKED_RACER = 5_000_005, 4242  # the only result of a race, stored with rank 3
 UPDATED_AT = 1_700_000_000_000
 
 
+def race_path(race_id: int, class_id: int = CLASS) -> str:
+    return f"/classes/{class_id}/races/{race_id}"
+
+
 @dataclass(frozen=True)
 class World:
     url: str
-    races: dict[int, list[RacerScore]]  # raceId -> finished scores
-    live: list[RacerScore]
+    races: dict[RaceKey, list[RacerScore]]  # (raceId, classId) -> finished scores
+    live: dict[RaceKey, list[RacerScore]]  # (raceId, classId) -> live scores
     racer: int  # races in BIG, SMALL and OTHER
 
-    def position(self, race_id: int, racer_id: int) -> int:
-        return next(i for i, s in enumerate(rank(self.races[race_id]), 1) if s.racer_id == racer_id)
+    def position(self, race: RaceKey, racer_id: int) -> int:
+        return next(i for i, s in enumerate(rank(self.races[race]), 1) if s.racer_id == racer_id)
 
 
-def _seed(settings: Settings) -> tuple[dict[int, list[RacerScore]], list[RacerScore], int]:
-    """Races written with the writers' own functions (consumers.dynamo)."""
+def _seed(settings: Settings) -> tuple[dict[RaceKey, list[RacerScore]], dict[RaceKey, list[RacerScore]], int]:
+    """Races written with the writers' own functions (consumers.dynamo). SMALL and LIVE are run by
+    two classes each (CLASS and SIBLING, other racers): the sibling results beat every CLASS result,
+    so a board or rank that merged the classes of a slot would show."""
     rng = random.Random(20261122)
     big = random_scores(rng, CLASS, 1000)
     racer = big[0].racer_id
     small = random_scores(rng, CLASS, 30, [racer, *(s.racer_id for s in big[1:30])])
-    other = random_scores(rng, 4, 10, [racer, *rng.sample(range(10**6), 9)])
+    other = random_scores(rng, SIBLING, 10, [racer, *rng.sample(range(10**6), 9)])
     live = random_scores(rng, CLASS, 20)
     for score in live[:5]:
         score.finished = False
-    races = {BIG: big, SMALL: small, OTHER: other}
+    taken = {s.racer_id for scores in (big, small, other, live) for s in scores}
+    fresh = [r for r in rng.sample(range(2 * 10**6, 3 * 10**6), 40) if r not in taken]
+    small_sibling = leading_scores(SIBLING, fresh[:10])
+    live_sibling = random_scores(rng, SIBLING, 8, fresh[10:18])
+    races = {
+        RaceKey(BIG, CLASS): big,
+        RaceKey(SMALL, CLASS): small,
+        RaceKey(OTHER, SIBLING): other,
+        RaceKey(SMALL, SIBLING): small_sibling,
+    }
     put_items(
-        settings, [dynamo.result_item(race_id, s, UPDATED_AT) for race_id, scores in races.items() for s in scores]
+        settings, [dynamo.result_item(race.race_id, s, UPDATED_AT) for race, scores in races.items() for s in scores]
     )
-    board = {s.racer_id for race_id in (SMALL, OTHER) for s in races[race_id]}  # 40 racers: enough for the boards
-    for race_id, scores in races.items():
+    # 40 racers: enough for the boards
+    board = {s.racer_id for race in (RaceKey(SMALL, CLASS), RaceKey(OTHER, SIBLING)) for s in races[race]}
+    for race, scores in races.items():
         for score in scores:
             if score.racer_id in board:
-                dynamo.put_best(race_id, score, UPDATED_AT)  # conditional: keeps the higher
-    for race_id, class_id in ((BIG, CLASS), (SMALL, CLASS), (LIVE, CLASS), (OTHER, 4)):
+                dynamo.put_best(race.race_id, score, UPDATED_AT)  # conditional: keeps the higher
+    for race_id, class_id in ((BIG, CLASS), (SMALL, CLASS), (LIVE, CLASS), (OTHER, SIBLING), (SMALL, SIBLING)):
         dynamo.put_class_race(race_id, class_id, started_at=race_id * RACE_MS)
-    for race_id, class_id in ((BIG, CLASS), (SMALL, CLASS), (OTHER, 4)):
-        dynamo.complete_class_race(race_id, class_id, len(races[race_id]))
+    for race, scores in races.items():
+        dynamo.complete_class_race(race.race_id, race.class_id, len(scores))
     stored = dynamo.result_item(RANKED, random_scores(rng, 5, 1, [RANKED_RACER])[0], UPDATED_AT)
     put_items(settings, [{**stored, "rank": 3}])  # a RESULT item that carries its rank
-    scores = RaceScores(LIVE, CLASS, {s.racer_id: s for s in live})
-    assert dynamo.put_live(dynamo.LiveRace(scores, 7, "2026-01-01T00:00:05Z", UPDATED_AT), None)
-    return races, live, racer
+    lives = {RaceKey(LIVE, CLASS): live, RaceKey(LIVE, SIBLING): live_sibling}
+    for (race, scores), version in zip(lives.items(), (7, 2), strict=True):
+        state = RaceScores(race.race_id, race.class_id, {s.racer_id: s for s in scores})
+        assert dynamo.put_live(dynamo.LiveRace(state, version, "2026-01-01T00:00:05Z", UPDATED_AT), None)
+    return races, lives, racer
 
 
 @pytest.fixture(scope="module")
 def world(stack: Settings) -> Iterator[World]:
-    races, live, racer = _seed(stack)
+    races, lives, racer = _seed(stack)
     processes = ProcessTable(stack.home)
     processes.start(api_spec(stack))
     try:
-        yield World(stack.api_url, races, live, racer)
+        yield World(stack.api_url, races, lives, racer)
     finally:
         processes.stop("api")
 
@@ -133,10 +152,10 @@ def test_health_and_classes(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("limit", [100, 37, 1000])
 def test_race_leaderboard_pages_to_the_end(client: httpx.Client, world: World, limit: int) -> None:
-    rows, pages = _pages(client, f"/races/{BIG}/leaderboard", "entries", limit)
+    rows, pages = _pages(client, f"{race_path(BIG)}/leaderboard", "entries", limit)
     assert pages == -(-1000 // limit)
     assert [r["rank"] for r in rows] == list(range(1, 1001))
-    expected = rank(world.races[BIG])
+    expected = rank(world.races[RaceKey(BIG, CLASS)])
     assert [r["racerId"] for r in rows] == [s.racer_id for s in expected]
     totals = [s.total_milli for s in expected]
     assert len(set(totals)) < len(totals), "the data must contain ties to test the tie rule"
@@ -154,10 +173,35 @@ def test_race_leaderboard_pages_to_the_end(client: httpx.Client, world: World, l
 
 
 def test_race_leaderboard_default_limit(client: httpx.Client, world: World) -> None:
-    body = client.get(f"/races/{SMALL}/leaderboard").json()
+    body = client.get(f"{race_path(SMALL)}/leaderboard").json()
     assert body["raceId"] == SMALL and body["classId"] == CLASS and body["nextCursor"] is None
-    assert [e["racerId"] for e in body["entries"]] == [s.racer_id for s in rank(world.races[SMALL])]
-    assert len(client.get(f"/races/{BIG}/leaderboard").json()["entries"]) == 100
+    assert [e["racerId"] for e in body["entries"]] == [s.racer_id for s in rank(world.races[RaceKey(SMALL, CLASS)])]
+    assert len(client.get(f"{race_path(BIG)}/leaderboard").json()["entries"]) == 100
+
+
+def test_the_classes_of_one_slot_are_separate_races(client: httpx.Client, world: World) -> None:
+    """SMALL and LIVE are raced by CLASS and SIBLING: each class has its own board, standings and ranks."""
+    for class_id in (CLASS, SIBLING):
+        body = client.get(f"{race_path(SMALL, class_id)}/leaderboard").json()
+        assert (body["raceId"], body["classId"]) == (SMALL, class_id)
+        expected = rank(world.races[RaceKey(SMALL, class_id)])
+        assert [(e["rank"], e["racerId"]) for e in body["entries"]] == [
+            (i, s.racer_id) for i, s in enumerate(expected, 1)
+        ]
+        assert [e["totalOutput"] for e in body["entries"]] == [s.total_output for s in expected]
+        live = client.get(f"{race_path(LIVE, class_id)}/live").json()
+        assert (live["raceId"], live["classId"]) == (LIVE, class_id)
+        assert [s["racerId"] for s in live["standings"]] == [
+            s.racer_id for s in rank(world.live[RaceKey(LIVE, class_id)])
+        ]
+    assert client.get(f"{race_path(LIVE, SIBLING)}/live").json()["version"] == 2
+    # a slot one class did not race is not found, though another class raced it
+    _error(client.get(f"{race_path(BIG, SIBLING)}/leaderboard"), 404, "not_found")
+    _error(client.get(f"{race_path(OTHER, CLASS)}/leaderboard"), 404, "not_found")
+    _error(client.get(f"{race_path(SMALL, SIBLING)}/live"), 404, "not_found")
+    # a cursor of one class's board is refused on the other class's board of the same slot
+    cursor = client.get(f"{race_path(SMALL)}/leaderboard", params={"limit": 5}).json()["nextCursor"]
+    _error(client.get(f"{race_path(SMALL, SIBLING)}/leaderboard", params={"cursor": cursor}), 400, "invalid_cursor")
 
 
 def test_class_races(client: httpx.Client) -> None:
@@ -173,31 +217,36 @@ def test_class_races(client: httpx.Client) -> None:
         "status": "completed",
         "startedAt": BIG * RACE_MS,
         "racers": 1000,
+        "leaderboard": f"/classes/{CLASS}/races/{BIG}/leaderboard",
+        "live": f"/classes/{CLASS}/races/{BIG}/live",
     }
     completed, _ = _pages(client, f"/classes/{CLASS}/races", "races", 1, status="completed")
     assert [r["raceId"] for r in completed] == [SMALL, BIG]
+    sibling = client.get(f"/classes/{SIBLING}/races").json()["races"]
+    assert [(r["raceId"], r["classId"], r["racers"]) for r in sibling] == [(OTHER, SIBLING, 10), (SMALL, SIBLING, 10)]
+    assert sibling[1]["leaderboard"] == f"/classes/{SIBLING}/races/{SMALL}/leaderboard"
     assert client.get("/classes/5/races").json() == {"classId": 5, "races": [], "nextCursor": None}
 
 
 def test_live_standings(client: httpx.Client, world: World) -> None:
-    body = client.get(f"/races/{LIVE}/live").json()
+    body = client.get(f"{race_path(LIVE)}/live").json()
     assert (body["raceId"], body["classId"], body["version"]) == (LIVE, CLASS, 7)
     assert body["windowEnd"] == "2026-01-01T00:00:05Z"
-    expected = rank(world.live)
+    expected = rank(world.live[RaceKey(LIVE, CLASS)])
     ranked = [(s["rank"], s["racerId"]) for s in body["standings"]]
     assert ranked == [(i, s.racer_id) for i, s in enumerate(expected, 1)]
     top = expected[0]
     assert body["standings"][0]["totalOutput"] == top.total_output
     assert body["standings"][0]["lastSecond"] == top.last_second
     assert sum(not s["finished"] for s in body["standings"]) == 5
-    _error(client.get(f"/races/{BIG}/live"), 404, "not_found")
+    _error(client.get(f"{race_path(BIG)}/live"), 404, "not_found")
 
 
 def test_class_leaderboard(client: httpx.Client, world: World) -> None:
     best: dict[int, RacerScore] = {}
-    board = {s.racer_id for s in world.races[SMALL]}  # the racers _seed wrote BEST items for
+    board = {s.racer_id for s in world.races[RaceKey(SMALL, CLASS)]}  # the racers _seed wrote BEST items for
     for race_id in (BIG, SMALL):
-        for s in world.races[race_id]:
+        for s in world.races[RaceKey(race_id, CLASS)]:
             if s.racer_id in board and (s.racer_id not in best or s.total_milli > best[s.racer_id].total_milli):
                 best[s.racer_id] = s
     rows, pages = _pages(client, f"/classes/{CLASS}/leaderboard", "entries", 8)
@@ -209,20 +258,25 @@ def test_class_leaderboard(client: httpx.Client, world: World) -> None:
 def test_racer_history_and_bests(client: httpx.Client, world: World) -> None:
     rows, pages = _pages(client, f"/racers/{world.racer}/races", "races", 2)
     assert pages == 2
-    assert [r["raceId"] for r in rows] == [OTHER, SMALL, BIG]
-    assert [r["rank"] for r in rows] == [world.position(race_id, world.racer) for race_id in (OTHER, SMALL, BIG)]
-    assert [r["classId"] for r in rows] == [4, CLASS, CLASS]
-    mine = {race_id: next(s for s in world.races[race_id] if s.racer_id == world.racer) for race_id in world.races}
-    assert [r["totalOutput"] for r in rows] == [mine[r].total_output for r in (OTHER, SMALL, BIG)]
+    mine_races = [RaceKey(OTHER, SIBLING), RaceKey(SMALL, CLASS), RaceKey(BIG, CLASS)]
+    assert [(r["raceId"], r["classId"]) for r in rows] == mine_races
+    # ranks within the racer's class: SMALL's SIBLING results all beat CLASS's, and must not count
+    assert [r["rank"] for r in rows] == [world.position(race, world.racer) for race in mine_races]
+    assert [r["leaderboard"] for r in rows] == [f"{race_path(r.race_id, r.class_id)}/leaderboard" for r in mine_races]
+    mine = {race: next(s for s in world.races[race] if s.racer_id == world.racer) for race in mine_races}
+    assert [r["totalOutput"] for r in rows] == [mine[race].total_output for race in mine_races]
+    for row in rows:  # the link leads to the board the rank was taken from
+        board = client.get(row["leaderboard"], params={"limit": 1000}).json()["entries"]
+        assert next(e["rank"] for e in board if e["racerId"] == world.racer) == row["rank"]
 
     bests = client.get(f"/racers/{world.racer}/bests").json()
-    in_class = max((mine[BIG], mine[SMALL]), key=lambda s: s.total_milli)
+    in_class = max((mine[RaceKey(BIG, CLASS)], mine[RaceKey(SMALL, CLASS)]), key=lambda s: s.total_milli)
     assert [(b["classId"], b["totalOutput"]) for b in bests["bests"]] == [
         (CLASS, in_class.total_output),
-        (4, mine[OTHER].total_output),
+        (SIBLING, mine[RaceKey(OTHER, SIBLING)].total_output),
     ]
     stored = client.get(f"/racers/{RANKED_RACER}/races").json()["races"]
-    assert [(r["raceId"], r["rank"]) for r in stored] == [(RANKED, 3)]  # a stored rank wins over deriving it
+    assert [(r["raceId"], r["classId"], r["rank"]) for r in stored] == [(RANKED, 5, 3)]  # a stored rank wins
     _error(client.get("/racers/99999998/races"), 404, "not_found")
     _error(client.get("/racers/99999998/bests"), 404, "not_found")
 
@@ -243,13 +297,15 @@ def _tamper(cursor: str) -> str:
 
 
 def test_bad_input(client: httpx.Client) -> None:
-    board = f"/races/{BIG}/leaderboard"
+    board = f"{race_path(BIG)}/leaderboard"
     cursor = client.get(board, params={"limit": 10}).json()["nextCursor"]
     other = client.get(f"/classes/{CLASS}/leaderboard", params={"limit": 10}).json()["nextCursor"]
     for path, params, code in [
-        ("/races/abc/leaderboard", {}, "invalid_parameter"),
-        ("/races/-1/leaderboard", {}, "invalid_parameter"),
-        ("/races/9007199254740993/leaderboard", {}, "invalid_parameter"),
+        ("/classes/3/races/abc/leaderboard", {}, "invalid_parameter"),
+        ("/classes/3/races/-1/leaderboard", {}, "invalid_parameter"),
+        ("/classes/3/races/9007199254740993/leaderboard", {}, "invalid_parameter"),
+        (f"/classes/x/races/{BIG}/leaderboard", {}, "invalid_parameter"),
+        (f"/classes/x/races/{LIVE}/live", {}, "invalid_parameter"),
         (board, {"limit": 0}, "invalid_parameter"),
         (board, {"limit": 1001}, "invalid_parameter"),
         (board, {"limit": "ten"}, "invalid_parameter"),
@@ -258,7 +314,8 @@ def test_bad_input(client: httpx.Client) -> None:
         (board, {"cursor": "!!!"}, "invalid_cursor"),
         (board, {"cursor": "A" * 3000}, "invalid_parameter"),
         (board, {"cursor": other}, "invalid_cursor"),
-        (f"/races/{SMALL}/leaderboard", {"cursor": cursor}, "invalid_cursor"),
+        (f"{race_path(SMALL)}/leaderboard", {"cursor": cursor}, "invalid_cursor"),
+        (f"{race_path(SMALL, SIBLING)}/leaderboard", {"cursor": cursor}, "invalid_cursor"),
         ("/classes/x/races", {}, "invalid_parameter"),
         ("/classes/3/races", {"status": "paused"}, "invalid_parameter"),
         ("/racers/100000000/races", {}, "invalid_parameter"),
@@ -266,7 +323,18 @@ def test_bad_input(client: httpx.Client) -> None:
     ]:
         _error(client.get(path, params=params), 400, code)
     assert "limit" in _error(client.get(board, params={"limit": 1001}), 400)
-    for path in ("/races/42/leaderboard", "/races/42/live", "/classes/7/races", "/classes/0/leaderboard", "/nope"):
+    for path in (
+        "/classes/3/races/42/leaderboard",
+        "/classes/3/races/42/live",
+        f"/classes/7/races/{BIG}/leaderboard",
+        f"/classes/0/races/{LIVE}/live",
+        f"/classes/7/races/{LIVE}/live/stream",
+        f"/races/{BIG}/leaderboard",  # a raceId alone does not name a race
+        f"/races/{LIVE}/live",
+        "/classes/7/races",
+        "/classes/0/leaderboard",
+        "/nope",
+    ):
         _error(client.get(path), 404, "not_found")
     _error(client.delete(board), 405, "method_not_allowed")
     _error(client.post("/internal/live", json={"type": "standings"}), 400, "invalid_body")
@@ -281,19 +349,19 @@ def test_openapi_document(client: httpx.Client) -> None:
         "/classes/{classId}/races",
         "/classes/{classId}/leaderboard",
         "/classes/{classId}/per-second-bests",
-        "/races/{raceId}/leaderboard",
-        "/races/{raceId}/live",
-        "/races/{raceId}/live/stream",
+        "/classes/{classId}/races/{raceId}/leaderboard",
+        "/classes/{classId}/races/{raceId}/live",
+        "/classes/{classId}/races/{raceId}/live/stream",
         "/racers/{racerId}/races",
         "/racers/{racerId}/bests",
     }
     assert "422" not in json.dumps(doc["paths"])
-    assert doc["paths"]["/races/{raceId}/leaderboard"]["get"]["responses"]["400"]
+    assert doc["paths"]["/classes/{classId}/races/{raceId}/leaderboard"]["get"]["responses"]["400"]
 
 
-def _read_events(url: str, race_id: int, events: queue.Queue, count: int) -> None:
+def _read_events(url: str, race: RaceKey, events: queue.Queue, count: int) -> None:
     """Put the first ``count`` events of the race's stream on ``events``, then hang up."""
-    with httpx.stream("GET", f"{url}/races/{race_id}/live/stream", timeout=10) as response:
+    with httpx.stream("GET", f"{url}{race_path(race.race_id, race.class_id)}/live/stream", timeout=10) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         event: dict[str, str] = {}
         for line in response.iter_lines():
@@ -310,18 +378,22 @@ def _read_events(url: str, race_id: int, events: queue.Queue, count: int) -> Non
 
 def test_live_stream_receives_published_updates(client: httpx.Client, world: World) -> None:
     events: queue.Queue = queue.Queue()
-    reader = threading.Thread(target=_read_events, args=(world.url, LIVE, events, 3), daemon=True)
+    race = RaceKey(LIVE, CLASS)
+    reader = threading.Thread(target=_read_events, args=(world.url, race, events, 3), daemon=True)
     reader.start()
-    assert events.get(timeout=10) == {"event": "subscribed", "data": json.dumps({"raceId": LIVE})}
-    race = RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live})
-    message = standings_message(race, "2026-01-01T00:00:10Z", [world.live[0].racer_id], top=10)
+    assert events.get(timeout=10) == {"event": "subscribed", "data": json.dumps({"raceId": LIVE, "classId": CLASS})}
+    scores = RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live[race]})
+    message = standings_message(scores, "2026-01-01T00:00:10Z", [world.live[race][0].racer_id], top=10)
+    assert message["classId"] == CLASS
     answer = client.post("/internal/live", json=message)
     assert answer.status_code == 202 and answer.json() == {"subscribers": 1}
+    # the other class of the same slot, and another slot of the class, have no subscriber
+    assert client.post("/internal/live", json={**message, "classId": SIBLING}).json() == {"subscribers": 0}
     assert client.post("/internal/live", json={**message, "raceId": OTHER}).json() == {"subscribers": 0}
     received = events.get(timeout=10)
     assert received["event"] == "standings" and json.loads(received["data"]) == message
     # the publisher's own local client (ALLEYCAT_LIVE_URL) reaches the same subscriber
-    assert HttpPublisher(f"{world.url}/internal/live").publish(LIVE, {**message, "windowEnd": None})
+    assert HttpPublisher(f"{world.url}/internal/live").publish(race, {**message, "windowEnd": None})
     assert json.loads(events.get(timeout=10)["data"]) == {**message, "windowEnd": None}
     reader.join(timeout=10)
 
@@ -329,16 +401,16 @@ def test_live_stream_receives_published_updates(client: httpx.Client, world: Wor
 def test_lambda_handler_answers_http_api_v2_event(world: World) -> None:
     from consumers.api import handler
 
-    answer = handler(_http_api_event(f"/races/{SMALL}/leaderboard", "limit=3"), None)
+    answer = handler(_http_api_event(f"{race_path(SMALL)}/leaderboard", "limit=3"), None)
     assert answer["statusCode"] == 200, answer
     assert answer["headers"]["content-type"] == "application/json"
     body = json.loads(answer["body"])
     assert [(e["rank"], e["racerId"]) for e in body["entries"]] == [
-        (i, s.racer_id) for i, s in enumerate(rank(world.races[SMALL])[:3], 1)
+        (i, s.racer_id) for i, s in enumerate(rank(world.races[RaceKey(SMALL, CLASS)])[:3], 1)
     ]
-    stream = handler(_http_api_event(f"/races/{LIVE}/live/stream", ""), None)
-    assert stream["statusCode"] == 404 and "alleycat/races/<raceId>/standings" in stream["body"]
-    assert handler(_http_api_event("/races/x/leaderboard", ""), None)["statusCode"] == 400
+    stream = handler(_http_api_event(f"{race_path(LIVE)}/live/stream", ""), None)
+    assert stream["statusCode"] == 404 and IOT_TOPIC_HINT in json.loads(stream["body"])["message"]
+    assert handler(_http_api_event(f"/classes/{CLASS}/races/x/leaderboard", ""), None)["statusCode"] == 400
     internal = _http_api_event("/internal/live", "")
     internal["requestContext"]["http"]["method"] = "POST"
     assert handler({**internal, "body": "{}"}, None)["statusCode"] == 404  # the local channel is not on Lambda

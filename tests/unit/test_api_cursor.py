@@ -1,7 +1,8 @@
-"""The API's page cursors and answer cache, without a server."""
+"""The API's page cursors, answer cache and live fan-out, without a server."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -9,38 +10,44 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from alleycat.domain.events import RaceKey
 from consumers.api import cursor, response_cache
 from consumers.api.errors import ApiError
+from consumers.api.live import IOT_TOPIC_HINT, LiveHub
+from consumers.publish import topic
 
 ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")
-KEY = {"PK": "RACE#5", "SK": "RESULT#00000042", "GSI1PK": "RACE#5", "GSI1SK": "0000000123000#99999957"}
+KEY = {"PK": "RACE#5#3", "SK": "RESULT#00000042", "GSI1PK": "RACE#5#3", "GSI1SK": "0000000123000#99999957"}
+RACE = cursor.race_scope(5, 3)  # race 5 of class 3
 
 
 def test_round_trip() -> None:
-    token = cursor.encode("race:5", KEY, 300)
-    assert cursor.decode("race:5", token, ATTRS) == (KEY, 300)
+    token = cursor.encode(RACE, KEY, 300)
+    assert cursor.decode(RACE, token, ATTRS) == (KEY, 300)
 
 
 @given(position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
 def test_any_flipped_bit_is_refused(position: int, bit: int) -> None:
-    raw = bytearray(base64.urlsafe_b64decode(cursor.encode("race:5", KEY, 300) + "=="))
+    raw = bytearray(base64.urlsafe_b64decode(cursor.encode(RACE, KEY, 300) + "=="))
     raw[position % len(raw)] ^= 1 << bit
     with pytest.raises(ApiError) as refused:
-        cursor.decode("race:5", base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), ATTRS)
+        cursor.decode(RACE, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), ATTRS)
     assert (refused.value.status, refused.value.code) == (400, "invalid_cursor")
 
 
 @pytest.mark.parametrize("token", ["", "!!", "a" * 3000, "AAAA", "not base64?"])
 def test_garbage_is_refused(token: str) -> None:
     with pytest.raises(ApiError):
-        cursor.decode("race:5", token, ATTRS)
+        cursor.decode(RACE, token, ATTRS)
 
 
 def test_other_listing_and_wrong_key_shape_are_refused() -> None:
     with pytest.raises(ApiError):
-        cursor.decode("race:6", cursor.encode("race:5", KEY, 300), ATTRS)
+        cursor.decode(cursor.race_scope(6, 3), cursor.encode(RACE, KEY, 300), ATTRS)
+    with pytest.raises(ApiError):  # the same raceId in another class is another race
+        cursor.decode(cursor.race_scope(5, 4), cursor.encode(RACE, KEY, 300), ATTRS)
     with pytest.raises(ApiError):
-        cursor.decode("race:5", cursor.encode("race:5", {"PK": "RACE#5", "SK": "x"}, 0), ATTRS)
+        cursor.decode(RACE, cursor.encode(RACE, {"PK": "RACE#5#3", "SK": "x"}, 0), ATTRS)
 
 
 def test_key_from_env_or_the_templates_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,12 +62,12 @@ def test_key_from_env_or_the_templates_secret(monkeypatch: pytest.MonkeyPatch) -
     cursor._secret.cache_clear()
     try:
         assert cursor._secret() == b"from-secrets-manager"
-        token = cursor.encode("race:5", KEY, 0)
+        token = cursor.encode(RACE, KEY, 0)
         monkeypatch.setenv("ALLEYCAT_CURSOR_KEY", "another")
         cursor._secret.cache_clear()
         assert cursor._secret() == b"another"
         with pytest.raises(ApiError):  # signed with another key
-            cursor.decode("race:5", token, ATTRS)
+            cursor.decode(RACE, token, ATTRS)
     finally:
         cursor._secret.cache_clear()
 
@@ -87,3 +94,25 @@ def test_response_cache_keeps_answers_for_its_ttl(monkeypatch: pytest.MonkeyPatc
     cache.json("c", lambda: build(5))  # size 2: "a" is evicted
     assert cache.json("a", lambda: build(6)).body == b'{"n":6}'
     assert builds == [1, 3, 4, 5, 6]
+
+
+def test_live_fan_out_is_per_race_and_class() -> None:
+    """All classes race in every slot: a class's stream gets only that class's standings."""
+
+    async def scenario() -> None:
+        hub = LiveHub()
+        mine, sibling = hub.subscribe(RaceKey(5, 3)), hub.subscribe(RaceKey(5, 4))
+        assert hub.publish(RaceKey(5, 3), {"raceId": 5, "classId": 3}) == 1
+        assert hub.publish(RaceKey(6, 3), {"raceId": 6, "classId": 3}) == 0
+        assert mine.get_nowait() == {"raceId": 5, "classId": 3}
+        assert mine.empty() and sibling.empty()
+        hub.unsubscribe(RaceKey(5, 3), mine)
+        assert hub.publish(RaceKey(5, 3), {"raceId": 5, "classId": 3}) == 0
+        assert hub.publish(RaceKey(5, 4), {"raceId": 5, "classId": 4}) == 1
+        assert sibling.get_nowait() == {"raceId": 5, "classId": 4}
+
+    asyncio.run(scenario())
+
+
+def test_the_topic_named_on_lambda_is_the_publishers() -> None:
+    assert IOT_TOPIC_HINT.replace("<raceId>", "5").replace("<classId>", "3") == topic(5, 3)
