@@ -24,8 +24,12 @@ Each micro-batch (``process_batch``):
    (later ``device_timestamp``, then larger ``uuid``: ``Telemetry.beats``), upserted with the
    ordering field ``event_order`` = 13-digit deviceTimestamp + "-" + uuid and
    ``DefaultHoodieRecordPayload``, so a late, older message never replaces a newer stored one.
-2. ``race_results``: recomputed from the stored telemetry of every race the batch touched
-   (exact integer thousandths, like ``alleycat.domain.scoring``); ``finished`` never goes back.
+2. ``race_results``: recomputed from the stored telemetry of every race the batch touched, a race
+   being a ``(race_id, class_id)`` pair (all classes race in every 300 s slot and share its
+   race_id): exactly those pairs are read, never a whole slot nor a cross product of the touched
+   slots and classes (exact integer thousandths, like ``alleycat.domain.scoring``); ``finished``
+   never goes back. A row per ``(race_id, racer_id)`` is a row per racer per race: a racer rides
+   one class per slot.
 3. ``racer_bests``: the best output per ``(racer_id, class_id, second)`` of the touched races,
    upserted with ordering field ``output_milli`` ("only if higher", like the DynamoDB BEST items);
    the rare keys where a newer message lowered a stored winner's output are recomputed from the
@@ -64,6 +68,8 @@ from glue_jobs import bests_export, catalog
 from glue_jobs.catalog import CatalogTable, table
 
 log = logging.getLogger("alleycat.lake.job")
+
+RACE_KEY = ("race_id", "class_id")  # a race (alleycat.domain.events.RaceKey): every class races in each slot
 
 HUDI_JAR_DIR = Path(__file__).resolve().parents[1] / "build" / "jars" / "hudi"
 HUDI_SPARK_CONF = {
@@ -248,7 +254,10 @@ def _avg_output(total_milli: int, seconds: int) -> float:
 
 def race_results(points: DataFrame, previous: DataFrame | None, updated_at: int) -> DataFrame:
     """One row per (race_id, racer_id) from all of those races' ``telemetry`` rows; ``previous``
-    (race_id, racer_id, finished) keeps a racer finished once their final arrived."""
+    (race_id, racer_id, finished) keeps a racer finished once their final arrived.
+
+    A race is (race_id, class_id); a racer rides one class per slot, so (race_id, racer_id) names a
+    racer in one race (the table's record key) and ``class_id`` is that race's class."""
     results = points.groupBy("race_id", "racer_id").agg(
         F.max_by("class_id", "second").alias("class_id"),
         F.max_by("name", "second").alias("name"),
@@ -335,7 +344,7 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
             return
         telemetry = config.table("telemetry")
         points = winning_points(raw).persist()
-        touched = points.select("race_id", "class_id", "dt").distinct().collect()
+        touched = points.select(*RACE_KEY, "dt").distinct().collect()  # the races (race_id, class_id) touched
         lowered = lowered_bests(points, races_of(spark, telemetry, touched)) if exists(telemetry) else []
         upsert(points, telemetry, config.glue_database)
         points.unpersist()
@@ -343,10 +352,8 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
         results_table = config.table("race_results")
         previous = None
         if exists(results_table):
-            previous = (
-                read_table(spark, results_table)
-                .where(F.col("race_id").isin(sorted({r.race_id for r in touched})))
-                .select("race_id", "racer_id", "finished")
+            previous = of_races(spark, read_table(spark, results_table), touched).select(
+                "race_id", "racer_id", "finished"
             )
         upsert(race_results(races, previous, int(time.time() * 1000)), results_table, config.glue_database)
         upsert(racer_best_candidates(races), config.table("racer_bests"), config.glue_database)
@@ -361,7 +368,7 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
             extra={
                 "batch_id": batch_id,
                 "raw_rows": rows,
-                "races": len({r.race_id for r in touched}),
+                "races": len({(r.race_id, r.class_id) for r in touched}),
                 "classes": classes,
                 "bests_recomputed": len(lowered),
                 "seconds": round(time.monotonic() - started, 2),
@@ -373,11 +380,20 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
 
 def races_of(spark: SparkSession, telemetry: CatalogTable, touched: list[Row]) -> DataFrame:
     """The stored telemetry of the races in ``touched`` (rows with race_id, class_id, dt)."""
-    return read_table(spark, telemetry).where(
+    return of_races(spark, read_table(spark, telemetry), touched)
+
+
+def of_races(spark: SparkSession, rows: DataFrame, touched: list[Row]) -> DataFrame:
+    """The rows of ``rows`` (a table partitioned by dt, class_id) that belong to exactly the races
+    (race_id, class_id) in ``touched``: the partition filters prune the files, the semi-join keeps
+    only the touched pairs (a batch touching (r1, c1) and (r2, c2) does not read (r1, c2))."""
+    races = spark.createDataFrame(sorted({(r.race_id, r.class_id) for r in touched}), "race_id bigint, class_id int")
+    pruned = rows.where(
         F.col("dt").isin(sorted({r.dt for r in touched}))
         & F.col("class_id").isin(sorted({r.class_id for r in touched}))
         & F.col("race_id").isin(sorted({r.race_id for r in touched}))
     )
+    return pruned.join(F.broadcast(races), list(RACE_KEY), "left_semi")
 
 
 def lowered_bests(points: DataFrame, stored: DataFrame) -> list[Row]:

@@ -7,7 +7,7 @@ import random
 import uuid
 from collections.abc import Iterable
 
-from alleycat.domain.events import RACE_MS, Telemetry, race_id_for
+from alleycat.domain.events import RACE_MS, RaceKey, Telemetry, race_id_for
 from alleycat.domain.scoring import score_races, winners
 
 START_MS = 1_763_800_800_000  # 2025-11-22T08:40:00Z, a race boundary
@@ -80,7 +80,10 @@ def expected_telemetry(events: Iterable[Telemetry]) -> dict[tuple[int, int, int]
 
 
 def expected_results(events: Iterable[Telemetry]) -> dict[tuple[int, int], tuple]:
-    """(race_id, racer_id) -> (class_id, name, total_output, avg_output, max_output, seconds, last_second, finished)."""
+    """(race_id, racer_id) -> (class_id, name, total_output, avg_output, max_output, seconds, last_second, finished).
+
+    The lake's key: a racer rides one class per slot, so (race_id, racer_id) is one racer in one
+    race (race_id, class_id)."""
     return {
         (race.race_id, s.racer_id): (
             s.class_id,
@@ -94,6 +97,23 @@ def expected_results(events: Iterable[Telemetry]) -> dict[tuple[int, int], tuple
         )
         for race in score_races(events).values()
         for s in race.racers.values()
+    }
+
+
+def expected_standings(events: Iterable[Telemetry]) -> dict[RaceKey, list[int]]:
+    """Each race (race_id, class_id) -> its racer ids, winner first (alleycat.domain.scoring.rank)."""
+    return {key: [s.racer_id for s in race.standings()] for key, race in score_races(events).items()}
+
+
+def standings_of(race_results: Iterable[dict]) -> dict[RaceKey, list[int]]:
+    """The same from ``race_results`` rows: grouped by (race_id, class_id), highest total first,
+    ties to the lower racer id."""
+    races: dict[RaceKey, list[dict]] = {}
+    for row in race_results:
+        races.setdefault(RaceKey(row["race_id"], row["class_id"]), []).append(row)
+    return {
+        key: [r["racer_id"] for r in sorted(rows, key=lambda r: (-r["total_milli"], r["racer_id"]))]
+        for key, rows in races.items()
     }
 
 

@@ -8,10 +8,19 @@ import random
 
 import pyarrow as pa
 import pytest
-from lake_events import expected_bests, expected_results, expected_telemetry, race_events, with_faults
+from lake_events import (
+    expected_bests,
+    expected_results,
+    expected_standings,
+    expected_telemetry,
+    race_events,
+    standings_of,
+    with_faults,
+)
 from pyspark.sql import SparkSession
 
-from alleycat.domain.events import Telemetry, output_milli
+from alleycat import lake
+from alleycat.domain.events import RaceKey, Telemetry, output_milli
 from glue_jobs import bests_export, raw_zone, snapshots
 from glue_jobs import telemetry_job as job_module
 from glue_jobs.telemetry_job import JobConfig, process_batch
@@ -23,6 +32,16 @@ def _raw_frame(spark: SparkSession, events: list[Telemetry], job: JobConfig):
     """Write ``events`` to the raw zone (one object) and read them back as Spark does."""
     raw_zone.write_events(job.layout, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
     return spark.read.schema(job_module.raw_table_ddl(job.lake_uri)).parquet(job.table("raw_telemetry").path)
+
+
+def _raw_object(spark: SparkSession, events: list[Telemetry], job: JobConfig):
+    """Write ``events`` to the raw zone and read back only that object (a micro-batch of new files)."""
+    uris = raw_zone.write_events(job.layout, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
+    return (
+        spark.read.option("basePath", job.table("raw_telemetry").path)
+        .schema(job_module.raw_table_ddl(job.lake_uri))
+        .parquet(*(lake.resolve(uri) for uri in uris))
+    )
 
 
 def _telemetry(job: JobConfig) -> dict[tuple[int, int, int], tuple]:
@@ -63,6 +82,8 @@ def _assert_matches_domain(job: JobConfig, events: list[Telemetry]) -> None:
     assert _telemetry(job) == expected_telemetry(events)
     assert _results(job) == expected_results(events)
     assert _bests(job) == expected_bests(events)
+    standings = expected_standings(events)  # a race is (race_id, class_id): classes of a slot never merge
+    assert standings_of(snapshots.read(job.table("race_results")).to_pylist()) == standings
 
 
 def test_spark_output_milli_equals_the_domain(spark: SparkSession) -> None:
@@ -77,6 +98,8 @@ def test_spark_output_milli_equals_the_domain(spark: SparkSession) -> None:
 
 def test_batch_equals_domain_in_spark_and_hudi_rs_and_replay_changes_nothing(spark: SparkSession, job) -> None:
     events = with_faults(race_events(seed=1), seed=2)
+    races = expected_standings(events)
+    assert len({key.race_id for key in races}) < len(races)  # classes share each slot's race_id
     raw = _raw_frame(spark, events, job)
     process_batch(raw, 0, job)
 
@@ -134,6 +157,44 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
     assert _telemetry(job)[tuple(newer.key)] == (lower.uuid, lower.output_milli)
     _assert_matches_domain(job, [*everything, lower])
     assert bests_export.read(job.layout, 1)[str(lower.racer_id)][str(lower.second)] == lower.output_milli / 1000
+
+
+def test_a_batch_recomputes_exactly_the_races_it_touched(spark: SparkSession, job) -> None:
+    """Races are (race_id, class_id): a batch with points of (r0, class 1) and (r1, class 2) recomputes
+    those two races, not the other class of either slot."""
+    events = race_events(seed=6, races=2, classes=(1, 2), racers=3, seconds=8)
+    process_batch(_raw_frame(spark, events, job), 0, job)
+    _assert_matches_domain(job, events)
+
+    def updated() -> dict[RaceKey, set[int]]:
+        by_race: dict[RaceKey, set[int]] = {}
+        for r in snapshots.read(job.table("race_results")).to_pylist():
+            by_race.setdefault(RaceKey(r["race_id"], r["class_id"]), set()).add(r["updated_at"])
+        return by_race
+
+    before = updated()
+    slots = sorted({ev.race_id for ev in events})
+    touched = {RaceKey(slots[0], 1), RaceKey(slots[1], 2)}
+    rivals = [
+        dataclasses.replace(
+            next(ev for ev in events if ev.race == key and ev.second == 3),
+            uuid=f"ffffffff-ffff-4fff-bfff-{n:012d}",
+            device_timestamp=key.race_id * 300_000 + 60_000,  # newer than every message of the race
+            cadence=89.5,
+        )
+        for n, key in enumerate(sorted(touched))
+    ]
+    batch = _raw_object(spark, rivals, job)
+    assert batch.count() == 2
+    process_batch(batch, 1, job)
+    _assert_matches_domain(job, [*events, *rivals])
+    after = updated()
+    assert set(after) == set(before) == {RaceKey(r, c) for r in slots for c in (1, 2)}
+    for key in after:
+        if key in touched:
+            assert len(after[key]) == 1 and after[key] != before[key], key  # recomputed
+        else:
+            assert after[key] == before[key], key  # the other class of the slot is left alone
 
 
 def test_streaming_in_micro_batches_equals_backfill_and_a_restart_counts_nothing_twice(
