@@ -8,7 +8,7 @@
 * ``alleycat lake status`` shows the raw zone, each Hudi table's timeline and the freshness.
 
 ``process_spec(settings)`` is how ``alleycat up`` starts ``alleycat lake`` in the background;
-``row_counts`` and ``top_of_race`` are what the demo prints.
+``row_counts`` and ``top_of_race`` (the top of one race: a raceId and a classId) are what the demo prints.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from alleycat import lake
+from alleycat.domain.events import RaceKey
 from alleycat.domain.scoring import RacerScore, rank
 from alleycat.resources import FIREHOSE_BUFFER_MB, FIREHOSE_BUFFER_SECONDS, HUDI_TABLES, LakeLayout
 from alleycat.settings import Settings
@@ -150,18 +151,24 @@ def row_counts(settings: Settings) -> dict[str, int]:
 
 def top_of_race(
     settings: Settings, race_id: int | None = None, class_id: int | None = None, n: int = 3
-) -> tuple[int | None, list[dict[str, Any]]]:
-    """The top ``n`` of a race from ``race_results`` (default: the latest race; all its classes
-    unless ``class_id``), ranked like the domain (highest total, ties to the lower racerId).
-    Returns (race_id, rows)."""
+) -> tuple[RaceKey | None, list[dict[str, Any]]]:
+    """The top ``n`` of one race from ``race_results``, ranked like the domain (highest total, ties
+    to the lower racerId). A race is a raceId and a classId (every class races in each slot); the
+    class defaults to the lowest one present (in ``race_id`` when given), the raceId to that class's
+    latest race. Returns (the race's RaceKey, rows); (None, []) when there is no such race."""
     target = table(settings.lake_uri, "race_results")
     if not _written(target.path):
-        return race_id, []
-    rows = [r for r in snapshots.read(target).to_pylist() if class_id is None or r["class_id"] == class_id]
-    race_id = race_id if race_id is not None else max((r["race_id"] for r in rows), default=None)
-    racers = {r["racer_id"]: r for r in rows if r["race_id"] == race_id}
+        return None, []
+    rows = snapshots.read(target).to_pylist()
+    if class_id is None:
+        class_id = min((r["class_id"] for r in rows if race_id is None or r["race_id"] == race_id), default=None)
+    if race_id is None:
+        race_id = max((r["race_id"] for r in rows if r["class_id"] == class_id), default=None)
+    racers = {r["racer_id"]: r for r in rows if (r["race_id"], r["class_id"]) == (race_id, class_id)}
+    if not racers:
+        return None, []
     scores = [RacerScore(r["racer_id"], r["name"], r["class_id"], r["total_milli"]) for r in racers.values()]
-    return race_id, [
+    return RaceKey(race_id, class_id), [
         {
             "rank": place,
             "racerId": s.racer_id,

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from lake_events import expected_bests, expected_results, expected_telemetry
+from lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 from pyspark.sql import SparkSession
 
 from alleycat import lake
-from alleycat.domain.events import InvalidEvent, Telemetry, parse_event
+from alleycat.domain.events import InvalidEvent, RaceKey, Telemetry, parse_event
+from alleycat.domain.scoring import score_races
 from alleycat.resources import LakeLayout
 from alleycat.settings import Settings
 from glue_jobs import bests_export, snapshots, telemetry_job
@@ -67,6 +68,7 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
         for r in rows("race_results")
     }  # fmt: skip
     assert results == expected_results(valid)
+    assert standings_of(rows("race_results")) == expected_standings(valid)  # per (race_id, class_id)
     bests = expected_bests(valid)
     assert {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows("racer_bests")} == bests
     for class_id in (1, 2):
@@ -83,13 +85,27 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
         "race_results": len(results),
         "racer_bests": len(bests),
     }
-    race_id, top = lake_cli.top_of_race(stack)
-    assert race_id == max(ev.race_id for ev in valid) and len(top) == 3
-    assert [t["totalOutput"] for t in top] == sorted(
-        (v[2] for k, v in results.items() if k[0] == race_id), reverse=True
-    )[:3]
-    _, top_class_2 = lake_cli.top_of_race(stack, race_id, class_id=2)
-    assert [t["classId"] for t in top_class_2] == [2, 2, 2]
+    standings = {key: race.standings() for key, race in score_races(valid).items()}
+    latest = max(ev.race_id for ev in valid)
+    assert {RaceKey(latest, 1), RaceKey(latest, 2)} <= set(standings)  # both classes race in the slot
+
+    def top_of(key: RaceKey, n: int = 3) -> list[tuple]:
+        return [(i, s.racer_id, s.class_id, s.total_output) for i, s in enumerate(standings[key][:n], start=1)]
+
+    def got(top: list[dict]) -> list[tuple]:
+        return [(t["rank"], t["racerId"], t["classId"], t["totalOutput"]) for t in top]
+
+    key, top = lake_cli.top_of_race(stack)  # default: the latest race of the lowest class
+    assert key == RaceKey(latest, 1) and got(top) == top_of(key)
+    key, top = lake_cli.top_of_race(stack, latest, class_id=2)
+    assert key == RaceKey(latest, 2) and got(top) == top_of(key)
+    assert [t["classId"] for t in top] == [2, 2, 2]
+    first = min(ev.race_id for ev in valid)
+    key, top = lake_cli.top_of_race(stack, first)  # a slot: its lowest class
+    assert key == RaceKey(first, 1) and got(top) == top_of(key)
+    key, top = lake_cli.top_of_race(stack, class_id=2, n=10)  # a class: its latest race, every racer
+    assert key == RaceKey(latest, 2) and got(top) == top_of(key, 10) and len(top) == 4
+    assert lake_cli.top_of_race(stack, latest, class_id=5) == (None, [])  # no such race
 
     status = subprocess.run(
         [sys.executable, "-m", "alleycat.cli", "lake", "status", "--json"], capture_output=True, text=True, timeout=120
