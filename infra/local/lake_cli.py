@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -47,8 +48,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="deliver what is on the stream, process it, exit")
     mode.add_argument("--backfill", action="store_true", help="reprocess the whole raw zone, exit")
-    p.add_argument("--trigger-seconds", type=int, default=60, help="micro-batch interval (default 60)")
-    p.add_argument("--buffer-seconds", type=float, default=FIREHOSE_BUFFER_SECONDS, help="Firehose interval hint")
+    trigger = int(os.environ.get("ALLEYCAT_LAKE_TRIGGER_SECONDS", 60))
+    buffer_s = float(os.environ.get("ALLEYCAT_FIREHOSE_BUFFER_SECONDS", FIREHOSE_BUFFER_SECONDS))
+    p.add_argument(
+        "--trigger-seconds",
+        type=int,
+        default=trigger,
+        help=f"micro-batch interval (default {trigger}: $ALLEYCAT_LAKE_TRIGGER_SECONDS or 60)",
+    )
+    p.add_argument(
+        "--buffer-seconds",
+        type=float,
+        default=buffer_s,
+        help=f"Firehose interval hint (default {buffer_s:g}: $ALLEYCAT_FIREHOSE_BUFFER_SECONDS or 60)",
+    )
     p.add_argument("--buffer-mb", type=float, default=FIREHOSE_BUFFER_MB, help="Firehose size hint")
     p.add_argument("--json", action="store_true", help="status as JSON")
     p.set_defaults(func=_lake)
