@@ -1,23 +1,35 @@
-"""`make run`: the pipeline on the local stack, as a sequence of named steps.
+"""`make run`: the whole pipeline on the local stack, as a sequence of named steps.
 
-Each step is a function taking what the previous ones produced, so later work appends steps
-(standings, the lake, SQL) to ``main``.
+1. start the stack (servers, resources, the API, the event source mappings, the lake job);
+2. race six classes of 100 racers at 5x speed into Kinesis;
+3. show what arrived on the stream;
+4. wait for the real-time path and show each race's final leaderboard from DynamoDB;
+5. wait for the lake and show the Hudi tables' row counts and one race's top 3;
+6. fetch one race's leaderboard from the API and run two library queries with the local SQL engine.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from alleycat import aws
-from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, parse_event
+from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.settings import Settings
-from infra.local import stack
+from alleycat.sql_engine import output as sql_output
+from alleycat.sql_engine import params as sql_params
+from alleycat.sql_engine.local import LocalEngine
+from consumers import cli as leaderboards
+from infra.local import lake_cli, stack
 from producers.cli import summary_text
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
@@ -27,6 +39,9 @@ from producers.sinks import DeadLetterFile
 
 RACERS_PER_CLASS = 100
 SPEED = 5.0  # a 300 s race in a minute
+SHOW_TOP = 5
+REPO = Path(__file__).resolve().parents[1]
+QUERIES = REPO / "sql" / "queries"
 
 console = Console()
 
@@ -38,9 +53,14 @@ class Simulated:
 
 
 def start_stack() -> Settings:
+    # A lake that shows results within the demo: micro-batches and Firehose deliveries every 10 s
+    # (the defaults are the series' 60 s). An `alleycat up` already running keeps its own settings.
+    os.environ.setdefault("ALLEYCAT_LAKE_TRIGGER_SECONDS", "10")
+    os.environ.setdefault("ALLEYCAT_FIREHOSE_BUFFER_SECONDS", "10")
     settings = Settings.from_env()
     console.rule("1. start the local stack")
-    stack.up(settings)
+    with console.status("starting servers, API, consumers and the lake job (Spark) ..."):
+        stack.up_all(settings)
     stack.apply_env(settings)
     console.print(f"kinesis {settings.kinesis_url}, dynamodb {settings.dynamodb_url}, home {settings.home}")
     return settings
@@ -92,10 +112,96 @@ def show_stream(settings: Settings, simulated: Simulated) -> dict[str, list[Stre
     return records
 
 
+def _wait(what: str, done: Callable[[], tuple[bool, str]], timeout_s: float) -> None:
+    """Poll ``done`` (-> finished?, progress text) with a spinner until it is finished."""
+    deadline = time.monotonic() + timeout_s
+    with console.status(what) as status:
+        while True:
+            finished, progress = done()
+            if finished:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"error: timed out after {timeout_s:.0f}s waiting for {what} ({progress})")
+            status.update(f"{what}: {progress}")
+            time.sleep(2)
+
+
+def show_standings(settings: Settings, simulated: Simulated) -> list[RaceKey]:
+    console.rule("4. final leaderboards (real-time path: Kinesis -> Lambda handlers -> DynamoDB)")
+    races = [RaceKey(r, c) for r in simulated.summary.race_ids for c in CLASS_IDS]
+
+    def finished() -> tuple[bool, str]:
+        rows = sum(len(leaderboards.result_rows(r.race_id, r.class_id, RACERS_PER_CLASS)) for r in races)
+        return rows == len(races) * RACERS_PER_CLASS, f"{rows}/{len(races) * RACERS_PER_CLASS} final results"
+
+    _wait("waiting for final results", finished, timeout_s=300)
+    for race in races:
+        rows = leaderboards.result_rows(race.race_id, race.class_id, SHOW_TOP)
+        title = f"race {race.race_id} class {race.class_id}: top {SHOW_TOP} of {RACERS_PER_CLASS}"
+        table = Table("rank", "racerId", "name", "totalOutput", "avgOutput", "maxOutput", "seconds", title=title)
+        for r in rows:
+            table.add_row(str(r["rank"]), str(r["racerId"]), r["name"], f"{r['totalOutput']:,.3f}",
+                          f"{r['avgOutput']:.3f}", f"{r['maxOutput']:.3f}", str(r["seconds"]))  # fmt: skip
+        console.print(table)
+    return races
+
+
+def show_lake(settings: Settings, races: list[RaceKey]) -> None:
+    console.rule("5. the lake (Firehose -> raw Parquet -> Glue job -> Hudi tables)")
+    first = races[0]
+
+    def landed() -> tuple[bool, str]:
+        complete = 0
+        for race in races:
+            _, rows = lake_cli.top_of_race(settings, race.race_id, race.class_id, n=RACERS_PER_CLASS)
+            complete += len(rows) == RACERS_PER_CLASS and all(r["finished"] for r in rows)
+        return complete == len(races), f"{complete}/{len(races)} races complete in race_results"
+
+    _wait("waiting for the Hudi tables", landed, timeout_s=420)
+    counts = Table("table", "rows", title="Hudi tables (read with hudi-rs)")
+    for name, rows in lake_cli.row_counts(settings).items():
+        counts.add_row(name, f"{rows:,}")
+    _, top = lake_cli.top_of_race(settings, first.race_id, first.class_id, n=3)
+    podium = Table("rank", "racerId", "name", "totalOutput", "seconds",
+                   title=f"race_results: top 3 of race {first.race_id} class {first.class_id}")  # fmt: skip
+    for r in top:
+        podium.add_row(str(r["rank"]), str(r["racerId"]), r["name"], f"{r['totalOutput']:,.3f}", str(r["seconds"]))
+    console.print(counts, podium)
+
+
+def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
+    console.rule("6. serving: the leaderboard API and Athena SQL (local engine)")
+    race = races[0]
+    url = f"{settings.api_url}/classes/{race.class_id}/races/{race.race_id}/leaderboard?limit=5"
+    console.print(f"API: {settings.api_url}  (OpenAPI: {settings.api_url}/openapi.json)")
+    console.print(f"GET {url}")
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        console.print_json(answer.read().decode())
+    engine = LocalEngine(settings.lake_uri)
+    for name, values in (
+        ("race_podium", {"race_id": str(race.race_id), "class_id": str(race.class_id)}),
+        ("class_top10", {"class_id": str(race.class_id)}),
+    ):
+        path = QUERIES / f"{name}.sql"
+        query = sql_params.Query.from_text(path.read_text())
+        console.print(
+            f"\n$ alleycat sql {path.relative_to(REPO)} " + " ".join(f"--param {k}={v}" for k, v in values.items())
+        )
+        console.print(sql_output.render(engine.run(sql_params.substitute(query, values)), "table"))
+
+
 def main() -> int:
     settings = start_stack()
     simulated = simulate_races(settings)
     show_stream(settings, simulated)
+    races = show_standings(settings, simulated)
+    show_lake(settings, races)
+    show_api_and_sql(settings, races)
+    console.rule("done")
+    console.print(
+        f"The stack keeps running: `alleycat status`, `alleycat leaderboard --race {races[0].race_id}`, "
+        f"`alleycat lake status`; stop it with `make down`."
+    )
     return 0
 
 
