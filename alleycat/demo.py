@@ -43,7 +43,7 @@ SHOW_TOP = 5
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = REPO / "sql" / "queries"
 
-console = Console()
+console = Console(soft_wrap=True)  # long lines (SQL tables, URLs) stay whole when piped
 
 
 @dataclass(frozen=True)

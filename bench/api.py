@@ -23,32 +23,16 @@ import httpx
 from alleycat import aws
 from alleycat.domain.events import MAX_RACER_ID
 from alleycat.domain.scoring import RacerScore
-from alleycat.settings import Settings
 from consumers import dynamo
 from consumers.api.cli import api_spec
 from infra.local import stack as local_stack
-from infra.local.processes import ProcessTable, free_port
+from infra.local.processes import ProcessTable
 
 RATE = 200  # requests per second
 SECONDS = 10
 RACERS = 1000
 RACE_ID = 7_000_001
 CLASS_ID = 2
-
-
-def _settings(home: Path) -> Settings:
-    os.environ.update(
-        {
-            "ALLEYCAT_HOME": str(home),
-            "ALLEYCAT_KINESIS_PORT": str(free_port()),
-            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-            "ALLEYCAT_API_PORT": str(free_port()),
-            "ALLEYCAT_STREAM": "bench-telemetry",
-            "ALLEYCAT_TABLE": "bench-alleycat",
-            "ALLEYCAT_SHARDS": "1",
-        }
-    )
-    return Settings.from_env()
 
 
 def _clear_clients() -> None:
@@ -106,7 +90,9 @@ def _ms(values: list[float], q: float) -> str:
 def run() -> None:
     saved = dict(os.environ)
     home = Path(tempfile.mkdtemp(prefix="alleycat-bench-api-"))
-    settings = _settings(home)
+    settings = local_stack.private_settings(
+        home, ALLEYCAT_STREAM="bench-telemetry", ALLEYCAT_TABLE="bench-alleycat", ALLEYCAT_SHARDS="1"
+    )
     processes = ProcessTable(home)
     try:
         local_stack.up(settings)

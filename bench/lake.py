@@ -27,7 +27,6 @@ from alleycat.domain.events import Telemetry, race_id_for
 from alleycat.settings import Settings
 from glue_jobs import raw_zone, snapshots, telemetry_job
 from glue_jobs.catalog import table
-from infra.local.processes import free_port
 
 MIB = 1024 * 1024
 LIVE_RACERS = 100
@@ -167,16 +166,7 @@ def run() -> None:
 
     seconds = float(os.environ.get("ALLEYCAT_BENCH_LAKE_SECONDS", "180"))
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-lake-") as tmp:
-        os.environ.update(
-            {
-                "ALLEYCAT_HOME": tmp,
-                "ALLEYCAT_KINESIS_PORT": str(free_port()),
-                "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-                "ALLEYCAT_API_PORT": str(free_port()),
-                "ALLEYCAT_SHARDS": "1",
-            }
-        )
-        settings = Settings.from_env()
+        settings = stack.private_settings(Path(tmp), ALLEYCAT_SHARDS="1")
         stack.up(settings)
         stack.apply_env(settings)
         spark = telemetry_job.local_spark_session("alleycat-bench-lake")

@@ -16,7 +16,6 @@ from pathlib import Path
 from alleycat import aws
 from alleycat.settings import Settings
 from infra.local import stack
-from infra.local.processes import free_port
 from producers.kinesis import KinesisSink, batches
 from producers.run import run_simulation
 from producers.simulator import SimConfig, Simulator
@@ -28,15 +27,7 @@ CEILING_THREADS = 2
 
 
 def _private_stack(home: Path) -> Settings:
-    os.environ.update(
-        {
-            "ALLEYCAT_HOME": str(home),
-            "ALLEYCAT_KINESIS_PORT": str(free_port()),
-            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-            "ALLEYCAT_API_PORT": str(free_port()),
-        }
-    )
-    settings = Settings.from_env()
+    settings = stack.private_settings(home)
     stack.up(settings)
     stack.apply_env(settings)
     aws.client.cache_clear()

@@ -25,7 +25,7 @@ from typing import Any
 
 from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
 from alleycat.domain.scoring import RaceScores, score_races
-from alleycat.settings import Settings
+from infra.local import stack as local_stack
 from infra.local.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,19 +66,6 @@ def _simulate(out: Path, start: str, racers: int, seconds: int, speed: float) ->
     )  # fmt: skip
 
 
-def _settings(home: Path) -> Settings:
-    os.environ.update(
-        {
-            "ALLEYCAT_HOME": str(home),
-            "ALLEYCAT_KINESIS_PORT": str(free_port()),
-            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-            "ALLEYCAT_API_PORT": str(free_port()),
-            "ALLEYCAT_SHARDS": "4",
-        }
-    )
-    return Settings.from_env()
-
-
 def run() -> None:
     rate = merge_rate()
     print(f"   aggregator merge (decode, validate, window state), no I/O: {rate:,.0f} events/s per core")
@@ -86,7 +73,7 @@ def run() -> None:
     from infra.local import stack
 
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as tmp:
-        settings = _settings(Path(tmp) / "home")
+        settings = local_stack.private_settings(Path(tmp) / "home", ALLEYCAT_SHARDS="4")
         stack.up(settings)
         stack.apply_env(settings)
         from consumers import dynamo

@@ -11,23 +11,14 @@ import pytest
 
 from alleycat.settings import Settings
 from infra.local import stack as local_stack
-from infra.local.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def stack_settings(home: Path) -> Settings:
-    env = {
-        "ALLEYCAT_HOME": str(home),
-        "ALLEYCAT_KINESIS_PORT": str(free_port()),
-        "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-        "ALLEYCAT_API_PORT": str(free_port()),
-        "ALLEYCAT_STREAM": "test-telemetry",
-        "ALLEYCAT_TABLE": "test-alleycat",
-        "ALLEYCAT_SHARDS": "4",
-    }
-    os.environ.update(env)
-    return Settings.from_env()
+    return local_stack.private_settings(
+        home, ALLEYCAT_STREAM="test-telemetry", ALLEYCAT_TABLE="test-alleycat", ALLEYCAT_SHARDS="4"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from alleycat.resources import TTL_ATTRIBUTE, table_definition
 from alleycat.settings import Settings
-from infra.local.processes import ProcessSpec, ProcessTable, StackError, port_open
+from infra.local.processes import ProcessSpec, ProcessTable, StackError, free_port, port_open
 
 log = logging.getLogger("alleycat.stack")
 
@@ -53,6 +53,22 @@ def env_vars(settings: Settings) -> dict[str, str]:
         "ALLEYCAT_API_URL": settings.api_url,
         "ALLEYCAT_LIVE_URL": f"{settings.api_url}/internal/live",  # where the Publisher posts live updates
     }
+
+
+def private_settings(home: Path, **overrides: str) -> Settings:
+    """Settings of a private stack (tests, benchmarks): its own home and free ports, so it never
+    meets the developer's stack. Exports them to this process's environment, where the stack's
+    workers and subprocesses inherit them. ``overrides``: other ALLEYCAT_* variables."""
+    os.environ.update(
+        {
+            "ALLEYCAT_HOME": str(home),
+            "ALLEYCAT_KINESIS_PORT": str(free_port()),
+            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
+            "ALLEYCAT_API_PORT": str(free_port()),
+            **overrides,
+        }
+    )
+    return Settings.from_env()
 
 
 def apply_env(settings: Settings) -> None:
