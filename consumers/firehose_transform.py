@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from alleycat.domain.events import InvalidEvent, Telemetry, parse_event
-from alleycat.domain.lake_schema import raw_partition
+from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.domain.lake_schema import raw_partition, raw_row
 
 log = logging.getLogger("alleycat.firehose_transform")
 
@@ -47,26 +47,6 @@ class SourceRecord:
         )
 
 
-def raw_row(ev: Telemetry, source: SourceRecord) -> dict[str, Any]:
-    """The raw table's row (RAW_SCHEMA column names) for a valid event."""
-    return {
-        "uuid": ev.uuid,
-        "event": ev.event,
-        "device_timestamp": ev.device_timestamp,
-        "second": ev.second,
-        "race_id": ev.race_id,
-        "name": ev.name,
-        "racer_id": ev.racer_id,
-        "class_id": ev.class_id,
-        "cadence": ev.cadence,
-        "resistance": ev.resistance,
-        "output": ev.output,
-        "arrival_timestamp": source.arrival_timestamp,
-        "shard_id": source.shard_id,
-        "sequence_number": source.sequence_number,
-    }
-
-
 def transform(source: SourceRecord) -> dict[str, Any]:
     """The Firehose result for one record."""
     try:
@@ -87,7 +67,8 @@ def transform(source: SourceRecord) -> dict[str, Any]:
             "result": PROCESSING_FAILED,
             "data": base64.b64encode(source.data).decode(),
         }
-    line = json.dumps(raw_row(ev, source), separators=(",", ":"), ensure_ascii=False) + "\n"
+    row = raw_row(ev, source.arrival_timestamp, source.shard_id, source.sequence_number)
+    line = json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n"
     return {
         "recordId": source.record_id,
         "result": OK,

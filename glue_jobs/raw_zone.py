@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from alleycat import lake
 from alleycat.domain.events import Telemetry
-from alleycat.domain.lake_schema import RAW_SCHEMA, raw_partition
+from alleycat.domain.lake_schema import RAW_SCHEMA, raw_partition, raw_row
 from alleycat.resources import LakeLayout
 
 _sequence = count()
@@ -48,25 +48,7 @@ def list_files(layout: LakeLayout) -> list[RawFile]:
 
 def rows(events: Iterable[Telemetry], arrival_ms: int, shard_id: str = "shardId-000000000000") -> list[dict]:
     """Raw rows for ``events`` as Firehose's transform makes them."""
-    return [
-        {
-            "uuid": ev.uuid,
-            "event": ev.event,
-            "device_timestamp": ev.device_timestamp,
-            "second": ev.second,
-            "race_id": ev.race_id,
-            "name": ev.name,
-            "racer_id": ev.racer_id,
-            "class_id": ev.class_id,
-            "cadence": ev.cadence,
-            "resistance": ev.resistance,
-            "output": ev.output,
-            "arrival_timestamp": arrival_ms,
-            "shard_id": shard_id,
-            "sequence_number": str(next(_sequence)),
-        }
-        for ev in events
-    ]
+    return [raw_row(ev, arrival_ms, shard_id, str(next(_sequence))) for ev in events]
 
 
 def write_events(layout: LakeLayout, events: Iterable[Telemetry], arrival_ms: int, object_name: str) -> list[str]:

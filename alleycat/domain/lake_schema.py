@@ -8,8 +8,11 @@ strings as in Glue (``dt=YYYY-MM-DD/hour=HH``, UTC, from the event's deviceTimes
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
+
+from alleycat.domain.events import Telemetry
 
 # (name, Glue/Athena type, pyarrow type, comment)
 RAW_COLUMNS: tuple[tuple[str, str, pa.DataType, str], ...] = (
@@ -42,3 +45,23 @@ def raw_partition(device_timestamp: int) -> dict[str, str]:
     """The partition of an event: ``{"dt": "YYYY-MM-DD", "hour": "HH"}``, UTC, from deviceTimestamp (ms)."""
     when = datetime.fromtimestamp(device_timestamp // 1000, tz=UTC)
     return {"dt": when.strftime("%Y-%m-%d"), "hour": when.strftime("%H")}
+
+
+def raw_row(ev: Telemetry, arrival_timestamp: int, shard_id: str, sequence_number: str) -> dict[str, Any]:
+    """The raw table's row (RAW_SCHEMA column names) for a valid event and its Kinesis arrival."""
+    return {
+        "uuid": ev.uuid,
+        "event": ev.event,
+        "device_timestamp": ev.device_timestamp,
+        "second": ev.second,
+        "race_id": ev.race_id,
+        "name": ev.name,
+        "racer_id": ev.racer_id,
+        "class_id": ev.class_id,
+        "cadence": ev.cadence,
+        "resistance": ev.resistance,
+        "output": ev.output,
+        "arrival_timestamp": arrival_timestamp,
+        "shard_id": shard_id,
+        "sequence_number": sequence_number,
+    }
