@@ -209,7 +209,7 @@ def create_resources(settings: Settings) -> None:
         kinesis.describe_stream_summary(StreamName=settings.stream)
     except kinesis.exceptions.ResourceNotFoundException:
         kinesis.create_stream(StreamName=settings.stream, ShardCount=settings.shards)
-    _wait_stream_active(kinesis, settings.stream)
+    wait_stream_active(kinesis, settings.stream)
 
     dynamodb = _client("dynamodb", settings.dynamodb_url, settings)
     try:
@@ -226,7 +226,7 @@ def create_resources(settings: Settings) -> None:
     settings.dead_letter_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _wait_stream_active(kinesis: Any, stream: str, timeout_s: float = 30) -> None:
+def wait_stream_active(kinesis: Any, stream: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         status = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"]

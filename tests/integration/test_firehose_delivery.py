@@ -11,8 +11,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +22,7 @@ from alleycat.domain.events import Telemetry
 from alleycat.domain.lake_schema import RAW_PARTITIONS, RAW_SCHEMA, raw_partition
 from alleycat.resources import LakeLayout
 from alleycat.settings import Settings
+from infra.local import stack as local_stack
 from infra.local.firehose import DeliveryStream
 
 START_MS = 1_714_602_600_000  # 2024-05-01T22:30:00Z: events span three hours and two days
@@ -82,29 +81,6 @@ def drain(stream: DeliveryStream) -> None:
 
 def delivery_stream(settings: Settings, **buffering: float) -> DeliveryStream:
     return DeliveryStream(settings, name=f"{settings.stream}-raw", **buffering)
-
-
-def wait_active(settings: Settings) -> None:
-    kinesis = aws.client("kinesis", settings.region)
-    deadline = time.monotonic() + 30
-    while (
-        kinesis.describe_stream_summary(StreamName=settings.stream)["StreamDescriptionSummary"]["StreamStatus"]
-        != "ACTIVE"
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def own_stream(stack: Settings) -> Iterator[Settings]:
-    """A stream and a lake of this test's own, so other tests' records never mix in."""
-    tag = uuid.uuid4().hex[:8]
-    settings = replace(stack, stream=f"firehose-{tag}", lake_uri=f"s3://lake-{tag}", shards=2)
-    kinesis = aws.client("kinesis", settings.region)
-    kinesis.create_stream(StreamName=settings.stream, ShardCount=settings.shards)
-    wait_active(settings)
-    yield settings
-    kinesis.delete_stream(StreamName=settings.stream)
 
 
 def raw_rows(settings: Settings) -> list[dict]:
@@ -229,7 +205,7 @@ def test_children_shards_are_read_after_their_parent(own_stream: Settings) -> No
     kinesis.split_shard(
         StreamName=own_stream.stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str((low + high) // 2)
     )
-    wait_active(own_stream)
+    local_stack.wait_stream_active(aws.client("kinesis", own_stream.region), own_stream.stream)
     after = valid_events(120, random.Random(12))[60:]
     put_events(own_stream, after)
 
