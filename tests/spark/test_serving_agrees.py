@@ -1,0 +1,110 @@
+"""Both serving paths agree: for every racer of a simulated race, the leaderboard the API serves
+(real-time path: Kinesis -> consumer -> DynamoDB) equals ``race_results`` queried with the local SQL
+engine (lake path: Kinesis -> Firehose -> Glue job -> Hudi), rank for rank and value for value."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from pyspark.sql import SparkSession
+
+from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.settings import Settings
+from alleycat.sql_engine.local import LocalEngine
+from consumers.api.cli import api_spec
+from consumers.cli import result_rows
+from glue_jobs import telemetry_job
+from infra.local import lake_cli
+from infra.local.processes import ProcessTable, free_port
+
+pytestmark = [pytest.mark.spark, pytest.mark.stack]
+
+REPO = Path(__file__).resolve().parents[2]
+RACERS = 12
+
+
+def _simulate(out: Path) -> set[tuple[int, int]]:
+    start = datetime.fromtimestamp(1_950_000_000 + 300 * (int(time.time()) % 100_000), UTC).isoformat()
+    done = subprocess.run(
+        [sys.executable, "-m", "alleycat.cli", "simulate", "--seed", "23", "--start", start, "--classes", "2,5",
+         "--racers", str(RACERS), "--race-seconds", "40", "--speed", "0", "--duplicate-rate", "0.1",
+         "--late-rate", "0.05", "--malformed-rate", "0.02", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    races = set()
+    for line in out.read_bytes().splitlines():
+        with contextlib.suppress(InvalidEvent):
+            races.add(tuple(parse_event(line).race))
+    return races
+
+
+def _api_leaderboard(client: httpx.Client, race_id: int, class_id: int) -> list[dict]:
+    rows: list[dict] = []
+    cursor = None
+    while True:
+        params = {"limit": 5, **({"cursor": cursor} if cursor else {})}  # several pages per race
+        body = client.get(f"/classes/{class_id}/races/{race_id}/leaderboard", params=params).raise_for_status().json()
+        rows += body["entries"]
+        cursor = body.get("nextCursor")
+        if not cursor:
+            return rows
+
+
+def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: SparkSession, tmp_path: Path) -> None:
+    races = _simulate(tmp_path / "records.jsonl")
+    assert len(races) == 2
+
+    # real-time path: the consumer with its own checkpoints, live updates to a closed port (dropped)
+    env = {
+        **os.environ,  # own_stream points ALLEYCAT_STREAM and ALLEYCAT_LAKE_URI at this test's own
+        "ALLEYCAT_HOME": str(tmp_path / "consumer-home"),
+        "ALLEYCAT_LIVE_URL": f"http://127.0.0.1:{free_port()}/internal/live",
+    }
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "alleycat.cli", "consume"], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while sum(len(result_rows(r, c, 1000)) for r, c in races) < len(races) * RACERS:
+            assert time.monotonic() < deadline, "the real-time path did not write every final result"
+            time.sleep(1)
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        consumer.wait(30)
+
+    # lake path
+    lake_cli.deliver_once(own_stream)
+    telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=own_stream.lake_uri, mode="once"))
+    engine = LocalEngine(own_stream.lake_uri)
+
+    processes = ProcessTable(own_stream.home)
+    processes.start(api_spec(own_stream))
+    try:
+        with httpx.Client(base_url=own_stream.api_url, timeout=10) as client:
+            for race_id, class_id in sorted(races):
+                api = [
+                    (e["rank"], e["racerId"], e["name"], e["totalOutput"], e["avgOutput"], e["maxOutput"],
+                     e["seconds"], e["finished"])
+                    for e in _api_leaderboard(client, race_id, class_id)
+                ]  # fmt: skip
+                sql = engine.run(
+                    "SELECT row_number() OVER (ORDER BY total_milli DESC, racer_id) AS rank, racer_id, name, "
+                    "total_output, avg_output, max_output, seconds, finished FROM alleycat.race_results "
+                    f"WHERE race_id = {race_id} AND class_id = {class_id} ORDER BY rank"
+                ).to_pylist()
+                lake = [tuple(row.values()) for row in sql]
+                assert len(api) == RACERS
+                assert api == lake, f"race {race_id} class {class_id}"
+    finally:
+        processes.stop("api")
