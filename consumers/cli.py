@@ -43,19 +43,7 @@ def live_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
     live = dynamo.read_live(race_id, class_id)
     if live is None:
         return []
-    return [
-        {
-            "rank": rank,
-            "racerId": s.racer_id,
-            "name": s.name,
-            "totalOutput": s.total_output,
-            "avgOutput": s.avg_output,
-            "maxOutput": s.max_output,
-            "seconds": s.seconds,
-            "finished": s.finished,
-        }
-        for rank, s in enumerate(live.race.standings()[:limit], start=1)
-    ]
+    return live.race.standing_rows(limit)
 
 
 def result_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:

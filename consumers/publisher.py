@@ -29,19 +29,7 @@ def standings_message(race: RaceScores, window_end: str | None, changed: list[in
         "raceId": race.race_id,
         "classId": race.class_id,
         "windowEnd": window_end,
-        "standings": [
-            {
-                "rank": rank,
-                "racerId": s.racer_id,
-                "name": s.name,
-                "totalOutput": s.total_output,
-                "avgOutput": s.avg_output,
-                "maxOutput": s.max_output,
-                "seconds": s.seconds,
-                "finished": s.finished,
-            }
-            for rank, s in enumerate(race.standings()[:top], start=1)
-        ],
+        "standings": race.standing_rows(top),
         "changed": sorted(changed),
     }
 

@@ -126,6 +126,22 @@ class RaceScores:
     def standings(self) -> list[RacerScore]:
         return rank(self.racers.values())
 
+    def standing_rows(self, limit: int) -> list[dict]:
+        """The top ``limit`` standings as the wire shows them (camelCase, like the events)."""
+        return [
+            {
+                "rank": place,
+                "racerId": s.racer_id,
+                "name": s.name,
+                "totalOutput": s.total_output,
+                "avgOutput": s.avg_output,
+                "maxOutput": s.max_output,
+                "seconds": s.seconds,
+                "finished": s.finished,
+            }
+            for place, s in enumerate(self.standings()[:limit], start=1)
+        ]
+
 
 def rank(scores: Iterable[RacerScore]) -> list[RacerScore]:
     """Highest total first; ties: lower racerId first."""
