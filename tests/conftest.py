@@ -43,16 +43,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def own_stream(stack: Settings) -> Iterator[Settings]:
-    """The session's stack with a stream and a lake of this test's own, so other tests' records never
-    mix in (the simulator and the workers take them from ALLEYCAT_STREAM / ALLEYCAT_LAKE_URI)."""
+def own_stream(stack: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The session's servers with a stream, a lake and a home (checkpoints, pid files, the lake's
+    directory) of this test's own, so other tests' records and checkpoints never mix in. Exported to
+    the environment, where the simulator, the workers and the lake code find them."""
     tag = uuid.uuid4().hex[:8]
-    settings = replace(stack, stream=f"own-{tag}", lake_uri=f"s3://lake-{tag}", shards=2)
+    settings = replace(stack, home=tmp_path / "home", stream=f"own-{tag}", lake_uri=f"s3://lake-{tag}", shards=2)
     kinesis = aws.client("kinesis", settings.region)
     kinesis.create_stream(StreamName=settings.stream, ShardCount=settings.shards)
     local_stack.wait_stream_active(kinesis, settings.stream)
-    saved = {k: os.environ[k] for k in ("ALLEYCAT_STREAM", "ALLEYCAT_LAKE_URI") if k in os.environ}
-    os.environ.update({"ALLEYCAT_STREAM": settings.stream, "ALLEYCAT_LAKE_URI": settings.lake_uri})
+    env = local_stack.env_vars(settings)
+    saved = {k: os.environ[k] for k in env if k in os.environ}
+    os.environ.update(env)
     try:
         yield settings
     finally:
