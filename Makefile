@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 JARS := build/jars
+# Maven prints its output only when it fails.
+MVN := mvn -q -B
 # The AWS SAM CLI, in its own venv (see the AWS section below).
 SAM := build/tools/sam/bin/sam
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
@@ -29,14 +31,16 @@ infra/local/node_modules/.installed: infra/local/package.json infra/local/packag
 
 $(JARS)/.installed: infra/local/pom.xml | build/.system-deps
 	@echo "== Maven jars (DynamoDB Local)"
-	@mvn -q -B -Dstyle.color=never -f infra/local/pom.xml dependency:copy-dependencies \
-		-DoutputDirectory=$(CURDIR)/$(JARS)/dynamodb -Dmdep.stripVersion=true -DincludeScope=runtime
+	@$(MVN) -f infra/local/pom.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(CURDIR)/$(JARS)/dynamodb -Dmdep.stripVersion=true -DincludeScope=runtime \
+		> build/mvn.log 2>&1 || { cat build/mvn.log; exit 1; }
 	@touch $@
 
 $(JARS)/hudi/.installed: infra/local/pom-hudi.xml | build/.system-deps
 	@echo "== Maven jars (Hudi Spark bundle for the Glue job)"
-	@mvn -q -B -Dstyle.color=never -f infra/local/pom-hudi.xml dependency:copy-dependencies \
-		-DoutputDirectory=$(CURDIR)/$(JARS)/hudi -DexcludeTransitive=true -DincludeScope=runtime
+	@$(MVN) -f infra/local/pom-hudi.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(CURDIR)/$(JARS)/hudi -DexcludeTransitive=true -DincludeScope=runtime \
+		> build/mvn.log 2>&1 || { cat build/mvn.log; exit 1; }
 	@touch $@
 
 run: setup
