@@ -307,6 +307,7 @@ def function_specs() -> list[FunctionSpec]:
                 stmt(["s3:GetObject"], lake_objects(LAKE.bests_export), "ReadBestsExport"),
                 kms_via("s3", ["kms:Decrypt"], "ReadBestsExportKey"),
                 stmt(["secretsmanager:GetSecretValue"], [ref("CursorKeySecret")], "ReadCursorKey"),
+                kms_via("secretsmanager", ["kms:Decrypt"], "ReadCursorKeyKey"),  # the secret is under DataKey
             ],
             timeout_s=29,
             environment={"ALLEYCAT_CURSOR_KEY_SECRET_ARN": ref("CursorKeySecret")},
