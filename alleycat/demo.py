@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output

@@ -1,4 +1,8 @@
-"""Settings from the environment, with defaults that run the local stack.
+"""Settings: read from the environment once per process, at its edge, and passed down.
+
+Only the edges call ``Settings.from_env()``: the CLI (``alleycat.cli``), each Lambda handler
+module's entry point, the Glue job's ``main`` and the benchmarks. Everything below them takes a
+``Settings`` (or the few fields it needs) as an argument; library code never reads ``os.environ``.
 
 Endpoints are never configured here: boto3 reads the standard ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables itself, so the same code talks to AWS when they are unset.
@@ -7,46 +11,155 @@ Endpoints are never configured here: boto3 reads the standard ``AWS_ENDPOINT_URL
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from alleycat.errors import ConfigError
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+# The names of every ALLEYCAT_* variable, in one place (Powertools keeps its in shared/constants.py).
+HOME = "ALLEYCAT_HOME"
+STREAM = "ALLEYCAT_STREAM"
+TABLE = "ALLEYCAT_TABLE"
+LAKE_URI = "ALLEYCAT_LAKE_URI"
+S3_ROOT = "ALLEYCAT_S3_ROOT"
+SHARDS = "ALLEYCAT_SHARDS"
+KINESIS_PORT = "ALLEYCAT_KINESIS_PORT"
+DYNAMODB_PORT = "ALLEYCAT_DYNAMODB_PORT"
+API_PORT = "ALLEYCAT_API_PORT"
+API_URL = "ALLEYCAT_API_URL"
+LIVE_URL = "ALLEYCAT_LIVE_URL"
+LIVE_TOP = "ALLEYCAT_LIVE_TOP"
+DEAD_LETTER_BUCKET = "ALLEYCAT_DEAD_LETTER_BUCKET"
+DEAD_LETTER_PREFIX = "ALLEYCAT_DEAD_LETTER_PREFIX"
+CURSOR_KEY = "ALLEYCAT_CURSOR_KEY"
+CURSOR_KEY_SECRET_ARN = "ALLEYCAT_CURSOR_KEY_SECRET_ARN"
+ATHENA_WORKGROUP = "ALLEYCAT_ATHENA_WORKGROUP"
+ATHENA_OUTPUT = "ALLEYCAT_ATHENA_OUTPUT"
+LAKE_TRIGGER_SECONDS = "ALLEYCAT_LAKE_TRIGGER_SECONDS"
+FIREHOSE_BUFFER_SECONDS = "ALLEYCAT_FIREHOSE_BUFFER_SECONDS"
+LOG_LEVEL = "ALLEYCAT_LOG_LEVEL"
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name) or default
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name) or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be above 0")
+    return value
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path
-    region: str
-    stream: str
-    table: str
-    lake_uri: str
-    shards: int
-    kinesis_port: int
-    dynamodb_port: int
-    api_port: int
+    """Everything a process of Alleycat is configured with. Defaults run the local stack."""
+
+    home: Path = Path(".alleycat").resolve()
+    region: str = "us-east-1"
+    stream: str = "alleycat-telemetry"
+    table: str = "alleycat"
+    lake_uri: str = "s3://alleycat-lake"
+    shards: int = 4
+    kinesis_port: int = 4567
+    dynamodb_port: int = 8000
+    api_port: int = 8080
+    # s3://bucket/prefix is the directory <local_s3_root>/bucket/prefix when set (the local stack)
+    local_s3_root: Path | None = None
+    # where the Publisher posts live updates; unset: IoT Core
+    live_url: str | None = None
+    live_top: int = 1000
+    # dead letters go to s3://bucket/prefix when set, else under <home>/dead-letter
+    dead_letter_bucket: str | None = None
+    dead_letter_prefix: str = "dead-letter"
+    cursor_key: str | None = None
+    cursor_key_secret_arn: str | None = None
+    athena_workgroup: str = "primary"
+    athena_output: str | None = None
+    lake_trigger_seconds: int = 60
+    firehose_buffer_seconds: float = 60.0
+    log_level: str = "WARNING"
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (default: this process's environment). Raises ``ConfigError``
+        naming the variable when a value is malformed."""
+        env = os.environ if environ is None else environ
+        root = _optional(env, S3_ROOT)
         return cls(
-            home=Path(os.environ.get("ALLEYCAT_HOME", ".alleycat")).resolve(),
-            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            stream=os.environ.get("ALLEYCAT_STREAM", "alleycat-telemetry"),
-            table=os.environ.get("ALLEYCAT_TABLE", "alleycat"),
-            lake_uri=os.environ.get("ALLEYCAT_LAKE_URI", "s3://alleycat-lake").rstrip("/"),
-            shards=_int_env("ALLEYCAT_SHARDS", 4),
-            kinesis_port=_int_env("ALLEYCAT_KINESIS_PORT", 4567),
-            dynamodb_port=_int_env("ALLEYCAT_DYNAMODB_PORT", 8000),
-            api_port=_int_env("ALLEYCAT_API_PORT", 8080),
+            home=Path(_text(env, HOME, ".alleycat")).resolve(),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            stream=_text(env, STREAM, cls.stream),
+            table=_text(env, TABLE, cls.table),
+            lake_uri=_text(env, LAKE_URI, cls.lake_uri).rstrip("/"),
+            shards=_int(env, SHARDS, cls.shards, minimum=1),
+            kinesis_port=_int(env, KINESIS_PORT, cls.kinesis_port, minimum=1),
+            dynamodb_port=_int(env, DYNAMODB_PORT, cls.dynamodb_port, minimum=1),
+            api_port=_int(env, API_PORT, cls.api_port, minimum=1),
+            local_s3_root=Path(root) if root else None,
+            live_url=_optional(env, LIVE_URL),
+            live_top=_int(env, LIVE_TOP, cls.live_top, minimum=1),
+            dead_letter_bucket=_optional(env, DEAD_LETTER_BUCKET),
+            dead_letter_prefix=_text(env, DEAD_LETTER_PREFIX, cls.dead_letter_prefix),
+            cursor_key=_optional(env, CURSOR_KEY),
+            cursor_key_secret_arn=_optional(env, CURSOR_KEY_SECRET_ARN),
+            athena_workgroup=_text(env, ATHENA_WORKGROUP, cls.athena_workgroup),
+            athena_output=_optional(env, ATHENA_OUTPUT),
+            lake_trigger_seconds=_int(env, LAKE_TRIGGER_SECONDS, cls.lake_trigger_seconds, minimum=1),
+            firehose_buffer_seconds=_float(env, FIREHOSE_BUFFER_SECONDS, cls.firehose_buffer_seconds),
+            log_level=_text(env, LOG_LEVEL, cls.log_level).upper(),
         )
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def local_stack_env(self) -> dict[str, str]:
+        """The ALLEYCAT_* variables of a local stack process with these settings (its children
+        build the same ``Settings`` from them). The AWS endpoint variables are the stack's own."""
+        env = {
+            HOME: str(self.home),
+            STREAM: self.stream,
+            TABLE: self.table,
+            LAKE_URI: self.lake_uri,
+            S3_ROOT: str(self.local_s3_root or self.s3_root),
+            SHARDS: str(self.shards),
+            KINESIS_PORT: str(self.kinesis_port),
+            DYNAMODB_PORT: str(self.dynamodb_port),
+            API_PORT: str(self.api_port),
+            API_URL: self.api_url,
+            LIVE_URL: self.live_url or f"{self.api_url}/internal/live",
+            LIVE_TOP: str(self.live_top),
+            LAKE_TRIGGER_SECONDS: str(self.lake_trigger_seconds),
+            FIREHOSE_BUFFER_SECONDS: str(self.firehose_buffer_seconds),
+            LOG_LEVEL: self.log_level,
+        }
+        return env
 
     @property
     def s3_root(self) -> Path:

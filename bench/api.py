@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import MAX_RACER_ID
 from alleycat.domain.scoring import RacerScore
 from consumers import dynamo

@@ -78,7 +78,7 @@ def throughput(spark, lake_uri: str) -> dict[str, float]:
 
 
 def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -> None:
-    from alleycat import aws
+    from alleycat.adapters import aws
 
     kinesis = aws.client("kinesis", settings.region)
     rng = random.Random(2)

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.settings import Settings
 from infra.local import stack
 from producers.kinesis import KinesisSink, batches

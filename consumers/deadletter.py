@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.settings import Settings
 
 

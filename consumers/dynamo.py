@@ -24,7 +24,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain import keys
 from alleycat.domain.events import CLASS_IDS
 from alleycat.domain.scoring import RacerScore, RaceScores

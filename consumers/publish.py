@@ -17,7 +17,7 @@ import urllib.request
 from functools import cache
 from typing import Any, Protocol
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import RaceKey
 
 log = logging.getLogger("alleycat.consumers.publish")

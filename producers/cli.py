@@ -13,7 +13,7 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, RACE_SECONDS
 from alleycat.settings import Settings
 from producers.faults import FaultRates

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.settings import Settings
 from infra.local import stack as local_stack
 

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import pyarrow as pa
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.resources import GLUE_DATABASE
 from alleycat.sql_engine import SqlError
 

@@ -21,7 +21,7 @@ import os
 import re
 from functools import cache
 
-from alleycat import aws
+from alleycat.adapters import aws
 from consumers.api.errors import ApiError
 
 MAX_CURSOR_CHARS = 2048

@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain import keys
 from alleycat.resources import GSI_BOARDS, GSI_HISTORY
 from consumers.api import cursor

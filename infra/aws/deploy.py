@@ -15,7 +15,7 @@ import argparse
 import subprocess
 from pathlib import Path
 
-from alleycat import aws
+from alleycat.adapters import aws
 from infra.aws.build_template import GLUE_EXTRA_PY, GLUE_SCRIPT, TEMPLATE_PATH
 
 REPO = Path(__file__).resolve().parents[2]

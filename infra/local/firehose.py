@@ -34,7 +34,8 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from alleycat import aws, lake
+from alleycat import lake
+from alleycat.adapters import aws
 from alleycat.domain.lake_schema import RAW_SCHEMA
 from alleycat.resources import FIREHOSE_BUFFER_MB, FIREHOSE_BUFFER_SECONDS, LakeLayout
 from alleycat.settings import Settings

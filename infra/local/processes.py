@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from alleycat.errors import StackError
 
-class StackError(RuntimeError):
-    """A one-line, actionable failure of the local stack."""
+__all__ = ["ProcessSpec", "ProcessTable", "StackError", "free_port", "port_open"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import MAX_RACER_ID
 from alleycat.domain.scoring import RacerScore
 from alleycat.settings import Settings

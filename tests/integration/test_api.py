@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-from api_items import leading_scores, put_items, random_scores
+from tests.integration.api_items import leading_scores, put_items, random_scores
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.resources import MAPPINGS
 from alleycat.settings import Settings
 from infra.local.esm.checkpoints import CheckpointStore

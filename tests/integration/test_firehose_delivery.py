@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
 
-from alleycat import aws, lake
+from alleycat import lake
+from alleycat.adapters import aws
 from alleycat.domain.events import Telemetry
 from alleycat.domain.lake_schema import RAW_PARTITIONS, RAW_SCHEMA, raw_partition
 from alleycat.resources import LakeLayout

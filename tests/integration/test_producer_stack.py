@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.domain.events import parse_event
 from alleycat.settings import Settings
 from infra.local import stack as local_stack

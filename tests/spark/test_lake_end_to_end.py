@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
+from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 from pyspark.sql import SparkSession
 
 from alleycat import lake

@@ -8,7 +8,7 @@ import random
 
 import pyarrow as pa
 import pytest
-from lake_events import (
+from tests.lake_events import (
     expected_bests,
     expected_results,
     expected_standings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from alleycat import aws
+from alleycat.adapters import aws
 from alleycat.resources import MappingDef
 from alleycat.settings import Settings
 from infra.local.esm.shapes import StreamRecord, dynamodb_record, kinesis_record

@@ -1,0 +1,26 @@
+"""boto3 clients, created once per process and region.
+
+Endpoints and, when no region is given, the region come from boto3's own standard settings
+(``AWS_ENDPOINT_URL[_<SERVICE>]``, ``AWS_REGION``): nothing here knows whether it talks to the
+local stack or to AWS. Adapters take a client as an argument where tests inject one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+
+
+@cache
+def client(service: str, region: str | None = None) -> Any:
+    return boto3.session.Session().client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+
+
+@cache
+def resource(service: str, region: str | None = None) -> Any:
+    return boto3.session.Session().resource(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
