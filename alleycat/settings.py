@@ -81,7 +81,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 class Settings:
     """Everything a process of Alleycat is configured with. Defaults run the local stack."""
 
-    home: Path = Path(".alleycat").resolve()
+    home: Path = Path(".alleycat")
     region: str = "us-east-1"
     stream: str = "alleycat-telemetry"
     table: str = "alleycat"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-from tests.integration.api_items import leading_scores, put_items, random_scores
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -36,6 +35,7 @@ from consumers.publish import HttpPublisher
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
 from infra.local.processes import ProcessTable
+from tests.integration.api_items import leading_scores, put_items, random_scores
 
 pytestmark = pytest.mark.stack
 

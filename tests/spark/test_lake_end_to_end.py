@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 from pyspark.sql import SparkSession
 
 from alleycat import lake
@@ -23,6 +22,7 @@ from alleycat.settings import Settings
 from glue_jobs import bests_export, snapshots, telemetry_job
 from glue_jobs.catalog import table
 from infra.local import lake_cli
+from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 
 pytestmark = [pytest.mark.spark, pytest.mark.stack]
 

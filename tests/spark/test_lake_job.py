@@ -8,6 +8,13 @@ import random
 
 import pyarrow as pa
 import pytest
+from pyspark.sql import SparkSession
+
+from alleycat import lake
+from alleycat.domain.events import RaceKey, Telemetry, output_milli
+from glue_jobs import bests_export, raw_zone, snapshots
+from glue_jobs import telemetry_job as job_module
+from glue_jobs.telemetry_job import JobConfig, process_batch
 from tests.lake_events import (
     expected_bests,
     expected_results,
@@ -17,13 +24,6 @@ from tests.lake_events import (
     standings_of,
     with_faults,
 )
-from pyspark.sql import SparkSession
-
-from alleycat import lake
-from alleycat.domain.events import RaceKey, Telemetry, output_milli
-from glue_jobs import bests_export, raw_zone, snapshots
-from glue_jobs import telemetry_job as job_module
-from glue_jobs.telemetry_job import JobConfig, process_batch
 
 pytestmark = pytest.mark.spark
 
