@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 
@@ -29,12 +28,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
-def setup(level: str | None = None) -> None:
-    """Configure the root logger once (idempotent)."""
+def setup(level: str = "WARNING") -> None:
+    """Configure the root logger once (idempotent). ``level``: from ``Settings.log_level`` at the edge."""
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
-    root.setLevel(level or os.environ.get("ALLEYCAT_LOG_LEVEL", "WARNING"))
+    root.setLevel(level.upper())
