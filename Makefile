@@ -10,7 +10,7 @@ MVN := mvn -q -B
 SAM := build/tools/sam/bin/sam
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
-.PHONY: setup run test bench up down status lint clean package deploy validate-template
+.PHONY: setup run test bench up down status lint check typecheck imports lock clean package deploy validate-template
 
 setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM)
 
@@ -18,10 +18,13 @@ build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
 	@mkdir -p build && touch $@
 
-$(VENV)/.installed: pyproject.toml | build/.system-deps
-	@echo "== python venv ($(PYTHON)) and packages"
+# Python packages come from the hashed lock (`make lock` regenerates it from pyproject.toml); the
+# project itself is installed editable on top, without dependencies.
+$(VENV)/.installed: pyproject.toml requirements/dev.lock | build/.system-deps
+	@echo "== python venv ($(PYTHON)) and packages (requirements/dev.lock)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[local,dev]'
+	@$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	@$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 infra/local/node_modules/.installed: infra/local/package.json infra/local/package-lock.json | build/.system-deps
@@ -55,16 +58,34 @@ down:
 status: setup
 	@$(BIN)/alleycat status
 
-test: setup
-	@$(BIN)/ruff check .
+test: check
 	@$(BIN)/python -m pytest -q
 
 bench: setup
 	@$(BIN)/python -m bench
 
-lint: setup
+# The static checks, in `make lint` and first in `make test`: style, format, import contracts, types.
+check: setup
+	@echo "== ruff"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@echo "== import contracts (lint-imports)"
+	@$(BIN)/lint-imports --no-cache
+	@echo "== types (mypy)"
+	@$(BIN)/mypy
+
+lint: check
+
+typecheck: setup
+	@$(BIN)/mypy
+
+imports: setup
+	@$(BIN)/lint-imports --no-cache
+
+# Regenerate the hashed locks from pyproject.toml (then `make setup` installs from them).
+lock:
+	@$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --generate-hashes --no-header --quiet -o requirements/dev.lock
 
 clean: down
 	rm -rf build .alleycat $(VENV) infra/local/node_modules
