@@ -1,0 +1,73 @@
+"""Every third-party package the project imports is declared in pyproject.toml and pinned, with
+hashes, in the lock that `make setup` installs from."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIRST_PARTY = {"alleycat", "producers", "consumers", "glue_jobs", "infra", "bench", "tests"}
+CODE_DIRS = sorted(FIRST_PARTY)
+# Provided by the runtime that runs the code, not installable from PyPI: AWS Glue's own library
+# (the Glue job imports it only when it runs on Glue).
+RUNTIME_PROVIDED = {"awsglue"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def declared() -> set[str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return {_name(r) for r in reqs}
+
+
+def imported_top_levels() -> dict[str, set[str]]:
+    """Top-level module name -> files importing it, over every first-party Python file."""
+    found: dict[str, set[str]] = {}
+    for folder in CODE_DIRS:
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(REPO)))
+    return found
+
+
+def test_every_imported_package_is_declared() -> None:
+    distributions = importlib.metadata.packages_distributions()
+    names = declared()
+    undeclared = {}
+    for module, files in imported_top_levels().items():
+        if module in sys.stdlib_module_names or module in FIRST_PARTY | RUNTIME_PROVIDED or module == "__future__":
+            continue
+        dists = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
+        if not dists:
+            undeclared[module] = files  # imported but not installed at all
+        elif not dists & names:
+            undeclared[module] = files
+    assert undeclared == {}, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_lock_pins_every_declared_package_with_hashes() -> None:
+    lock = (REPO / "requirements" / "dev.lock").read_text()
+    pinned = {_name(m) for m in re.findall(r"^([A-Za-z0-9_.\-]+)==", lock, flags=re.MULTILINE)}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]} | {
+        _name(r) for extra in ("local", "dev") for r in project["optional-dependencies"][extra]
+    }
+    assert wanted - {"alleycat"} <= pinned
+    entries = re.split(r"\n(?=[A-Za-z0-9])", lock.strip())
+    unhashed = [e.split("==")[0] for e in entries if "==" in e and "--hash=sha256:" not in e]
+    assert unhashed == []
