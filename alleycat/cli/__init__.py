@@ -22,10 +22,10 @@ from alleycat.settings import Settings
 COMMAND_MODULES = [
     "infra.local.cli",
     "alleycat.sql_engine.cli",
-    "producers.cli",
+    "alleycat.cli.simulate",
     "infra.local.esm.cli",
     "consumers.cli",
-    "consumers.api.cli",
+    "alleycat.cli.api",
     "infra.local.lake_cli",
 ]
 

@@ -1,4 +1,8 @@
-"""The leaderboard API. ``handler`` is the Lambda entry point (API Gateway HTTP API, via Mangum)."""
+"""The leaderboard API. ``handler`` is the Lambda entry point (API Gateway HTTP API, via Mangum).
+
+This module is the edge of the Lambda process: it reads the settings and builds the clients once,
+on the first invocation, and hands them to ``create_app``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,23 @@ from typing import Any
 from mangum import Mangum
 
 from alleycat import logs
+from alleycat.adapters import aws
 from alleycat.settings import Settings
 from consumers.api.app import create_app
+from consumers.api.cursor import signing_key
 
 
 @cache
 def _adapter() -> Mangum:
-    logs.setup()
-    return Mangum(create_app(Settings.from_env(), live_push=False), lifespan="off")
+    settings = Settings.from_env()
+    logs.setup(settings.log_level)
+    app = create_app(
+        settings,
+        dynamodb=aws.client("dynamodb", settings.region),
+        cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region)),
+        live_push=False,
+    )
+    return Mangum(app, lifespan="off")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from alleycat.domain.events import CLASS_IDS
+from alleycat.domain.scoring import RacerScore
 
 
 class Camel(BaseModel):
@@ -59,6 +60,20 @@ class LeaderboardEntry(Camel):
     seconds: int
     finished: bool
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any], rank: int) -> LeaderboardEntry:
+        """The entry of a RESULT item (``consumers.dynamo.result_item``) at ``rank``."""
+        return cls(
+            rank=rank,
+            racer_id=int(item["racerId"]),
+            name=item["name"],
+            total_output=float(item["totalOutput"]),
+            avg_output=float(item["avgOutput"]),
+            max_output=float(item["maxOutput"]),
+            seconds=int(item["seconds"]),
+            finished=bool(item["finished"]),
+        )
+
 
 class RaceLeaderboard(Camel):
     race_id: int
@@ -69,6 +84,20 @@ class RaceLeaderboard(Camel):
 
 class LiveStanding(LeaderboardEntry):
     last_second: int
+
+    @classmethod
+    def from_score(cls, score: RacerScore, rank: int) -> LiveStanding:
+        return cls(
+            rank=rank,
+            racer_id=score.racer_id,
+            name=score.name,
+            total_output=score.total_output,
+            avg_output=score.avg_output,
+            max_output=score.max_output,
+            seconds=score.seconds,
+            last_second=score.last_second,
+            finished=score.finished,
+        )
 
 
 class LiveStandings(Camel):

@@ -3,6 +3,9 @@
 The one exception is a racer's history when a RESULT item carries no ``rank``: its rank is one
 ``Select=COUNT`` Query on GSI1 (how many results of that race sort above it), memoized for
 ``RANK_TTL_S`` seconds. docs/api.md explains the choice.
+
+The DynamoDB client is injected (built at the edge, ``alleycat.adapters.aws.client``), and so is the
+cursor signer.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from alleycat.adapters import aws
 from alleycat.domain import keys
 from alleycat.resources import GSI_BOARDS, GSI_HISTORY
-from consumers.api import cursor
+from consumers.api.cursor import CursorSigner
 from consumers.api.errors import ApiError
 
 RANK_TTL_S = 60.0
@@ -56,14 +58,15 @@ class Page:
 
 
 class Store:
-    def __init__(self, table: str) -> None:
+    """The reads of ``table`` through ``dynamodb`` (a boto3 DynamoDB client; thread-safe), with page
+    cursors made and checked by ``signer``."""
+
+    def __init__(self, table: str, dynamodb: Any, signer: CursorSigner) -> None:
         self.table = table
+        self._ddb = dynamodb
+        self._signer = signer
         self._ranks: dict[tuple[int, int, str], tuple[float, int]] = {}
         self._ranks_lock = threading.Lock()
-
-    @property
-    def _ddb(self) -> Any:
-        return aws.client("dynamodb")
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         raw = self._ddb.get_item(TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}}).get("Item")
@@ -104,7 +107,7 @@ class Store:
         attributes = KEY_ATTRIBUTES[index]
         offset = 0
         if page_cursor is not None:
-            start, offset = cursor.decode(scope, page_cursor, attributes)
+            start, offset = self._signer.decode(scope, page_cursor, attributes)
             if start[pk_name] != partition:
                 raise ApiError(400, "invalid_cursor", "the cursor belongs to another listing; start without one.")
             args["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
@@ -122,7 +125,7 @@ class Store:
             last = {name: items[-1][name] for name in attributes}
         elif "LastEvaluatedKey" in answer:
             last = {name: value["S"] for name, value in answer["LastEvaluatedKey"].items()}
-        next_cursor = cursor.encode(scope, last, offset + len(items)) if last else None
+        next_cursor = self._signer.encode(scope, last, offset + len(items)) if last else None
         return Page(items=items, rank_offset=offset, next_cursor=next_cursor)
 
     def rank_in_race(self, race_id: int, class_id: int, score_key: str) -> int:

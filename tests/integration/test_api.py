@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -134,7 +135,7 @@ def _pages(client: httpx.Client, path: str, key: str, limit: int, **query: str) 
     rows: list[dict] = []
     cursor, pages = None, 0
     while True:
-        params = {**query, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {**query, "limit": limit, **({"cursor": cursor} if cursor else {})}
         body = client.get(path, params=params).raise_for_status().json()
         rows += body[key]
         pages += 1
@@ -300,7 +301,7 @@ def test_bad_input(client: httpx.Client) -> None:
     board = f"{race_path(BIG)}/leaderboard"
     cursor = client.get(board, params={"limit": 10}).json()["nextCursor"]
     other = client.get(f"/classes/{CLASS}/leaderboard", params={"limit": 10}).json()["nextCursor"]
-    for path, params, code in [
+    refused: list[tuple[str, dict[str, str | int], str]] = [
         ("/classes/3/races/abc/leaderboard", {}, "invalid_parameter"),
         ("/classes/3/races/-1/leaderboard", {}, "invalid_parameter"),
         ("/classes/3/races/9007199254740993/leaderboard", {}, "invalid_parameter"),
@@ -320,7 +321,8 @@ def test_bad_input(client: httpx.Client) -> None:
         ("/classes/3/races", {"status": "paused"}, "invalid_parameter"),
         ("/racers/100000000/races", {}, "invalid_parameter"),
         ("/racers/1/races", {"limit": 51}, "invalid_parameter"),
-    ]:
+    ]
+    for path, params, code in refused:
         _error(client.get(path, params=params), 400, code)
     assert "limit" in _error(client.get(board, params={"limit": 1001}), 400)
     for path in (
@@ -455,7 +457,7 @@ def test_openapi_property_based(world: World) -> None:
     no input makes a 5xx, and every answer conforms to the document. The SSE stream
     never ends, so test_live_stream_* covers it instead."""
     schema = schemathesis.openapi.from_url(f"{world.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     operations = [op for op in operations if not op.path.endswith("/live/stream")]
     assert len(operations) == 9
     checks = [

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from alleycat.domain.events import RaceKey
+from alleycat.settings import Settings
 from consumers.api import cursor, response_cache
 from consumers.api.errors import ApiError
 from consumers.api.live import IOT_TOPIC_HINT, LiveHub
@@ -19,57 +20,57 @@ from consumers.publish import topic
 ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")
 KEY = {"PK": "RACE#5#3", "SK": "RESULT#00000042", "GSI1PK": "RACE#5#3", "GSI1SK": "0000000123000#99999957"}
 RACE = cursor.race_scope(5, 3)  # race 5 of class 3
+SIGNER = cursor.CursorSigner(cursor.LOCAL_KEY.encode())
 
 
 def test_round_trip() -> None:
-    token = cursor.encode(RACE, KEY, 300)
-    assert cursor.decode(RACE, token, ATTRS) == (KEY, 300)
+    token = SIGNER.encode(RACE, KEY, 300)
+    assert SIGNER.decode(RACE, token, ATTRS) == (KEY, 300)
 
 
 @given(position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
 def test_any_flipped_bit_is_refused(position: int, bit: int) -> None:
-    raw = bytearray(base64.urlsafe_b64decode(cursor.encode(RACE, KEY, 300) + "=="))
+    raw = bytearray(base64.urlsafe_b64decode(SIGNER.encode(RACE, KEY, 300) + "=="))
     raw[position % len(raw)] ^= 1 << bit
     with pytest.raises(ApiError) as refused:
-        cursor.decode(RACE, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), ATTRS)
+        SIGNER.decode(RACE, base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), ATTRS)
     assert (refused.value.status, refused.value.code) == (400, "invalid_cursor")
 
 
 @pytest.mark.parametrize("token", ["", "!!", "a" * 3000, "AAAA", "not base64?"])
 def test_garbage_is_refused(token: str) -> None:
     with pytest.raises(ApiError):
-        cursor.decode(RACE, token, ATTRS)
+        SIGNER.decode(RACE, token, ATTRS)
 
 
 def test_other_listing_and_wrong_key_shape_are_refused() -> None:
     with pytest.raises(ApiError):
-        cursor.decode(cursor.race_scope(6, 3), cursor.encode(RACE, KEY, 300), ATTRS)
+        SIGNER.decode(cursor.race_scope(6, 3), SIGNER.encode(RACE, KEY, 300), ATTRS)
     with pytest.raises(ApiError):  # the same raceId in another class is another race
-        cursor.decode(cursor.race_scope(5, 4), cursor.encode(RACE, KEY, 300), ATTRS)
+        SIGNER.decode(cursor.race_scope(5, 4), SIGNER.encode(RACE, KEY, 300), ATTRS)
     with pytest.raises(ApiError):
-        cursor.decode(RACE, cursor.encode(RACE, {"PK": "RACE#5#3", "SK": "x"}, 0), ATTRS)
+        SIGNER.decode(RACE, SIGNER.encode(RACE, {"PK": "RACE#5#3", "SK": "x"}, 0), ATTRS)
 
 
-def test_key_from_env_or_the_templates_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_from_settings_or_the_templates_secret() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:1:secret:cursor"
+
     class SecretsManager:
         def get_secret_value(self, SecretId: str) -> dict[str, str]:
-            assert SecretId == "arn:aws:secretsmanager:eu-west-1:1:secret:cursor"
+            assert SecretId == arn
             return {"SecretString": "from-secrets-manager"}
 
-    monkeypatch.setattr(cursor.aws, "client", lambda service: SecretsManager())
-    monkeypatch.delenv("ALLEYCAT_CURSOR_KEY", raising=False)
-    monkeypatch.setenv("ALLEYCAT_CURSOR_KEY_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:cursor")
-    cursor._secret.cache_clear()
-    try:
-        assert cursor._secret() == b"from-secrets-manager"
-        token = cursor.encode(RACE, KEY, 0)
-        monkeypatch.setenv("ALLEYCAT_CURSOR_KEY", "another")
-        cursor._secret.cache_clear()
-        assert cursor._secret() == b"another"
-        with pytest.raises(ApiError):  # signed with another key
-            cursor.decode(RACE, token, ATTRS)
-    finally:
-        cursor._secret.cache_clear()
+    def no_client() -> SecretsManager:
+        raise AssertionError("Secrets Manager is asked only when the key is a secret")
+
+    from_secret = cursor.signing_key(Settings(cursor_key_secret_arn=arn), SecretsManager)
+    assert from_secret == b"from-secrets-manager"
+    token = cursor.CursorSigner(from_secret).encode(RACE, KEY, 0)
+    another = cursor.signing_key(Settings(cursor_key="another", cursor_key_secret_arn=arn), no_client)
+    assert another == b"another"
+    with pytest.raises(ApiError):  # signed with another key
+        cursor.CursorSigner(another).decode(RACE, token, ATTRS)
+    assert cursor.signing_key(Settings(), no_client) == cursor.LOCAL_KEY.encode()
 
 
 class Doc(BaseModel):
