@@ -30,10 +30,9 @@ from alleycat.sql_engine import params as sql_params
 from alleycat.sql_engine.local import LocalEngine
 from consumers import cli as leaderboards
 from infra.local import lake_cli, stack
-from producers.cli import summary_text
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
-from producers.run import RunSummary, run_simulation
+from producers.run import RunSummary, run_simulation, summary_text
 from producers.simulator import SimConfig
 from producers.sinks import DeadLetterFile
 

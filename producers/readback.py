@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from alleycat.adapters.kinesis import shard_ids
+
 
 @dataclass(frozen=True, slots=True)
 class StreamRecord:
@@ -19,17 +21,6 @@ class StreamRecord:
     partition_key: str
     data: bytes
     arrival: datetime
-
-
-def shard_ids(client: Any, stream: str) -> list[str]:
-    ids: list[str] = []
-    kwargs: dict[str, Any] = {"StreamName": stream}
-    while True:
-        page = client.list_shards(**kwargs)
-        ids += [shard["ShardId"] for shard in page["Shards"]]
-        if "NextToken" not in page:
-            return ids
-        kwargs = {"NextToken": page["NextToken"]}
 
 
 def latest_iterators(client: Any, stream: str) -> dict[str, str]:

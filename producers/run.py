@@ -75,3 +75,20 @@ def run_simulation(
         sink.flush()
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def summary_text(summary: RunSummary) -> str:
+    """A few lines for people: the seed and races, what was emitted, and what the sink did."""
+    races = ", ".join(map(str, summary.race_ids[:5])) + (" ..." if len(summary.race_ids) > 5 else "")
+    lines = [
+        f"seed {summary.seed}; races {races or '-'}{' (interrupted)' if summary.interrupted else ''}",
+        f"events {summary.events:,}; records {summary.records:,} (duplicates {summary.faults.duplicates:,}, "
+        f"late {summary.faults.late:,}, malformed {summary.faults.malformed:,})",
+    ]
+    if summary.sink is not None:
+        s = summary.sink
+        lines.append(
+            f"sent {s.sent:,}; retried {s.retried:,}; failed {s.failed:,}; dead-lettered {s.dead_lettered:,}; "
+            f"{s.calls:,} calls; {summary.rate:,.0f} records/s over {summary.elapsed_s:.1f} s"
+        )
+    return "\n".join(lines)

@@ -11,44 +11,26 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from alleycat.testing.kafka import FakeKafkaProducer
+from alleycat.testing.kinesis import THROTTLED, FakeKinesis, RandomThrottle
 from producers.kafka import KafkaSink
-from producers.kinesis import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, KinesisSink, RetryPolicy, batches
+from producers.kinesis import MAX_BATCH_BYTES, KinesisSink, RetryPolicy, batches
 from producers.simulator import SimConfig, Simulator
 from producers.sinks import DeadLetterFile, Record, partition_key
-
-THROTTLED = "ProvisionedThroughputExceededException"
 
 
 def records(n: int, size: int = 200) -> list[Record]:
     return [Record(f"{i:08d}".encode().ljust(size, b"x"), f"key-{i % 7}") for i in range(n)]
 
 
-class FakeKinesis:
-    """put_records that throttles each record with probability ``fail_rate`` (per call, seeded),
-    or raises the queued whole-call errors first. Keeps every delivered record."""
+def fake_kinesis(fail_rate: float = 0.0, errors: list[Exception] | None = None) -> FakeKinesis:
+    """Stream "s": each record throttled with probability ``fail_rate`` (seeded), or the queued
+    whole-call errors raised first."""
+    return FakeKinesis({"s": 1}, throttle=RandomThrottle(fail_rate, seed=1), errors=errors or [])
 
-    def __init__(self, fail_rate: float = 0.0, errors: list[Exception] | None = None, seed: int = 1) -> None:
-        self.fail_rate = fail_rate
-        self.errors = errors or []
-        self.rng = random.Random(seed)
-        self.delivered: list[tuple[bytes, str]] = []
-        self.calls: list[int] = []
 
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        assert len(Records) <= MAX_BATCH_RECORDS
-        assert sum(len(r["Data"]) + len(r["PartitionKey"]) for r in Records) <= MAX_BATCH_BYTES
-        self.calls.append(len(Records))
-        if self.errors:
-            raise self.errors.pop(0)
-        results = []
-        for r in Records:
-            if self.rng.random() < self.fail_rate:
-                results.append({"ErrorCode": THROTTLED, "ErrorMessage": "Rate exceeded for shard shardId-0"})
-            else:
-                self.delivered.append((r["Data"], r["PartitionKey"]))
-                results.append({"SequenceNumber": str(len(self.delivered)), "ShardId": "shardId-000000000000"})
-        failed = sum("ErrorCode" in r for r in results)
-        return {"FailedRecordCount": failed, "Records": results}
+def delivered(fake: FakeKinesis) -> list[tuple[bytes, str]]:
+    return [(r.data, r.partition_key) for r in fake.records("s")]
 
 
 def sink_for(client: Any, tmp_path: Path, attempts: int = 8, **kwargs: Any) -> tuple[KinesisSink, list[float]]:
@@ -82,22 +64,22 @@ def test_batches_respect_record_and_byte_limits_and_keep_order() -> None:
 
 
 def test_partial_failures_retry_only_failed_records_until_each_is_delivered_once(tmp_path: Path) -> None:
-    fake = FakeKinesis(fail_rate=0.3)
+    fake = fake_kinesis(fail_rate=0.3)
     sink, waits = sink_for(fake, tmp_path, attempts=30)
     sent = records(1_200)
     sink.put(sent)
     sink.flush()
-    assert Counter(fake.delivered) == Counter((r.data, r.partition_key) for r in sent)
-    assert len(fake.delivered) == len(sent)
+    assert Counter(delivered(fake)) == Counter((r.data, r.partition_key) for r in sent)
+    assert len(delivered(fake)) == len(sent)
     assert sink.stats.sent == 1_200 and sink.stats.failed == 0 and sink.stats.dead_lettered == 0
-    assert sink.stats.retried == sum(fake.calls) - 1_200 > 0
-    assert fake.calls[1] < 500  # the second call re-sends only the failures of the first
+    assert sink.stats.retried == sum(fake.batch_sizes) - 1_200 > 0
+    assert fake.batch_sizes[1] < 500  # the second call re-sends only the failures of the first
     assert waits and all(w >= 0 for w in waits)
     assert not dead_letters(tmp_path)
 
 
 def test_exhausted_retries_go_to_the_dead_letter_file_and_are_counted(tmp_path: Path) -> None:
-    fake = FakeKinesis(fail_rate=0.5)
+    fake = fake_kinesis(fail_rate=0.5)
     sink, waits = sink_for(fake, tmp_path, attempts=3)
     sent = records(400)
     sink.put(sent)
@@ -106,7 +88,7 @@ def test_exhausted_retries_go_to_the_dead_letter_file_and_are_counted(tmp_path: 
     assert len(letters) == sink.stats.dead_lettered == sink.stats.failed > 0
     assert sink.stats.sent + sink.stats.failed == 400
     recovered = Counter((base64.b64decode(d["data"]), d["partitionKey"]) for d in letters)
-    assert recovered + Counter(fake.delivered) == Counter((r.data, r.partition_key) for r in sent)
+    assert recovered + Counter(delivered(fake)) == Counter((r.data, r.partition_key) for r in sent)
     assert {d["errorCode"] for d in letters} == {THROTTLED}
     assert {d["attempts"] for d in letters} == {3}
     assert all(d["errorMessage"] and d["time"].endswith("Z") for d in letters)
@@ -128,28 +110,28 @@ def throttling_error() -> ClientError:
 
 def test_whole_call_throttling_and_connection_errors_are_retried(tmp_path: Path) -> None:
     connection_error = EndpointConnectionError(endpoint_url="http://x")
-    fake = FakeKinesis(errors=[throttling_error(), connection_error, throttling_error()])
+    fake = fake_kinesis(errors=[throttling_error(), connection_error, throttling_error()])
     sink, waits = sink_for(fake, tmp_path)
     sink.put(records(10))
     sink.flush()
-    assert len(fake.delivered) == 10 and sink.stats.sent == 10
+    assert len(delivered(fake)) == 10 and sink.stats.sent == 10
     assert sink.stats.retried == 30 and len(waits) == 3
     assert not dead_letters(tmp_path)
 
 
 def test_whole_call_errors_exhausted_are_dead_lettered(tmp_path: Path) -> None:
-    fake = FakeKinesis(errors=[throttling_error() for _ in range(4)])
+    fake = fake_kinesis(errors=[throttling_error() for _ in range(4)])
     sink, _ = sink_for(fake, tmp_path, attempts=4)
     sink.put(records(10))
     sink.flush()
     letters = dead_letters(tmp_path)
-    assert len(letters) == 10 == sink.stats.dead_lettered and fake.delivered == []
+    assert len(letters) == 10 == sink.stats.dead_lettered and delivered(fake) == []
     assert {(d["errorCode"], d["attempts"]) for d in letters} == {(THROTTLED, 4)}
 
 
 def test_non_retryable_errors_are_dead_lettered_at_once(tmp_path: Path) -> None:
     missing = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no stream"}}, "PutRecords")
-    fake = FakeKinesis(errors=[missing])
+    fake = fake_kinesis(errors=[missing])
     sink, waits = sink_for(fake, tmp_path)
     sink.put(records(5))
     sink.flush()
@@ -159,57 +141,24 @@ def test_non_retryable_errors_are_dead_lettered_at_once(tmp_path: Path) -> None:
 
 def test_buffering_holds_records_until_the_interval_passes(tmp_path: Path) -> None:
     now = [0.0]
-    fake = FakeKinesis()
+    fake = fake_kinesis()
     sink, _ = sink_for(fake, tmp_path, buffer_ms=1_000, clock=lambda: now[0])
     sink.put(records(100))
     now[0] = 0.5
     sink.put(records(100))
-    assert fake.calls == []
+    assert fake.batch_sizes == []
     sink.put(records(400))  # a full batch goes out without waiting
-    assert fake.calls == [500]
+    assert fake.batch_sizes == [500]
     now[0] = 1.2
     sink.put(records(1))
-    assert fake.calls == [500, 101]
+    assert fake.batch_sizes == [500, 101]
 
 
 def test_unbuffered_puts_send_at_once(tmp_path: Path) -> None:
-    fake = FakeKinesis()
+    fake = fake_kinesis()
     sink, _ = sink_for(fake, tmp_path)
     sink.put(records(7))
-    assert fake.calls == [7]
-
-
-class FakeFuture:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def add_callback(self, f: Any, *args: Any) -> FakeFuture:
-        if self.error is None:
-            f(*args, {"offset": 1})
-        return self
-
-    def add_errback(self, f: Any, *args: Any) -> FakeFuture:
-        if self.error is not None:
-            f(*args, self.error)
-        return self
-
-
-class FakeKafkaProducer:
-    def __init__(self, fail_every: int) -> None:
-        self.fail_every = fail_every
-        self.sent: list[tuple[str, bytes, bytes]] = []
-        self.flushed = self.closed = 0
-
-    def send(self, topic: str, value: bytes, key: bytes) -> FakeFuture:
-        self.sent.append((topic, value, key))
-        failing = len(self.sent) % self.fail_every == 0
-        return FakeFuture(TimeoutError("delivery timed out") if failing else None)
-
-    def flush(self) -> None:
-        self.flushed += 1
-
-    def close(self) -> None:
-        self.closed += 1
+    assert fake.batch_sizes == [7]
 
 
 def test_kafka_sink_sends_keyed_records_and_dead_letters_failed_deliveries(tmp_path: Path) -> None:
@@ -227,11 +176,11 @@ def test_kafka_sink_sends_keyed_records_and_dead_letters_failed_deliveries(tmp_p
 
 
 def test_a_record_over_one_megabyte_is_dead_lettered_not_sent(tmp_path: Path) -> None:
-    fake = FakeKinesis()
+    fake = fake_kinesis()
     sink, _ = sink_for(fake, tmp_path)
     sink.put([Record(b"x" * (1024 * 1024), "k"), *records(3)])
     sink.flush()
-    assert len(fake.delivered) == 3 and sink.stats.dead_lettered == 1
+    assert len(delivered(fake)) == 3 and sink.stats.dead_lettered == 1
     assert [(d["errorCode"], d["attempts"]) for d in dead_letters(tmp_path)] == [("RecordTooLarge", 0)]
 
 

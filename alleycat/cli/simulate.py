@@ -1,4 +1,8 @@
-"""``alleycat simulate``: race events into the stream (Kinesis or Kafka) and/or a JSON-lines file."""
+"""``alleycat simulate``: race events into the stream (Kinesis or Kafka) and/or a JSON-lines file.
+
+This module reads the options and reports; the work is the producers' (``producers.factory``
+builds the writer, ``producers.progress`` runs the simulation, ``producers.run`` sums it up).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,34 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, RACE_SECONDS
+from alleycat.errors import UsageError
 from alleycat.settings import Settings
+from producers.factory import (
+    DEFAULT_KAFKA_BOOTSTRAP,
+    SINK_KINDS,
+    KafkaProducerFactory,
+    KinesisClientFactory,
+    SinkOptions,
+    build_sink,
+)
 from producers.faults import FaultRates
-from producers.kafka import KafkaSink, kafka_producer
-from producers.kinesis import KinesisSink, RetryPolicy
-from producers.run import RunSummary, run_simulation
+from producers.kafka import kafka_producer
+from producers.kinesis import RetryPolicy
+from producers.progress import run_with_progress
+from producers.run import summary_text
 from producers.simulator import SimConfig
-from producers.sinks import PARTITION_STRATEGIES, DeadLetterFile, Sink
+from producers.sinks import PARTITION_STRATEGIES, DeadLetterFile
 
 SEEDED_START = datetime(2024, 1, 1, tzinfo=UTC)  # with --seed and no --start: identical output
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "simulate",
         help="simulate races: one event per racer per second, into the stream and/or a file",
@@ -51,19 +64,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of records followed by a broken one")
     p.add_argument("--partition-key", choices=PARTITION_STRATEGIES, default="race", help="default: race")
     p.add_argument("--buffer-ms", type=int, default=0, help="client-side buffering interval (default: 0)")
-    p.add_argument("--max-attempts", type=_positive, default=RetryPolicy.max_attempts, help="PutRecords attempts")
-    p.add_argument("--sink", choices=("kinesis", "kafka"), default="kinesis")
-    p.add_argument("--kafka-bootstrap", default="localhost:9092", help="for --sink kafka; topic = stream name")
+    p.add_argument(
+        "--max-attempts",
+        type=_positive,
+        default=None,
+        help=f"attempts per record, first send included (default: {RetryPolicy().max_attempts})",
+    )
+    p.add_argument("--sink", choices=SINK_KINDS, default="kinesis")
+    p.add_argument("--kafka-bootstrap", default=DEFAULT_KAFKA_BOOTSTRAP, help="for --sink kafka; topic = stream name")
     p.add_argument("--stream", default=None, help="stream (or topic) name (default: $ALLEYCAT_STREAM)")
-    p.set_defaults(func=_simulate)
+    p.set_defaults(func=simulate)
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def kinesis_client() -> Any:
+    return aws.client("kinesis")
+
+
+def simulate(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    kinesis: KinesisClientFactory = kinesis_client,
+    kafka: KafkaProducerFactory = kafka_producer,
+) -> int:
+    """Run ``alleycat simulate``; 1 when a record could not be delivered. ``kinesis`` and ``kafka``
+    make the clients (tests pass fakes)."""
     if args.no_send and args.out is None:
-        raise SystemExit("error: --no-send needs --out")
+        raise UsageError("--no-send needs --out")
     if args.races < 0:
-        raise SystemExit("error: --races must be 0 (continuous) or more")
-    settings = Settings.from_env()
+        raise UsageError("--races must be 0 (continuous) or more")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     config = SimConfig(
         start_ms=_start_ms(args.start, seeded=args.seed is not None),
@@ -74,65 +103,30 @@ def _simulate(args: argparse.Namespace) -> int:
         races=args.races or None,
         duration_s=args.duration,
     )
-    sink = None if args.no_send else _sink(args, settings)
-    console = Console(stderr=True)
-    with (
-        _open(args.out) as out,
-        Progress(
-            TextColumn("[bold]simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("s  {task.fields[sent]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("simulate", total=config.ticks, sent="")
-
-        def on_tick(index: int) -> None:
-            sent = f"sent {sink.stats.sent:,}" if sink is not None else ""
-            progress.update(task, completed=index + 1, sent=sent)
-
-        summary = run_simulation(
+    sink = None
+    if not args.no_send:
+        options = SinkOptions(
+            stream=args.stream or settings.stream,
+            kind=args.sink,
+            buffer_ms=args.buffer_ms,
+            max_attempts=args.max_attempts,
+            kafka_bootstrap=args.kafka_bootstrap,
+        )
+        sink = build_sink(options, DeadLetterFile(settings.dead_letter_dir), kinesis_client=kinesis, kafka=kafka)
+    with _open(args.out) as out:
+        summary = run_with_progress(
             config,
             sink=sink,
+            console=Console(stderr=True),
             out=out,
             speed=args.speed,
             strategy=args.partition_key,
             faults=FaultRates(args.duplicate_rate, args.late_rate, args.malformed_rate),
-            on_tick=on_tick,
         )
         if sink is not None:
             sink.close()
     print(summary_text(summary))
     return 1 if summary.sink is not None and summary.sink.failed else 0
-
-
-def summary_text(summary: RunSummary) -> str:
-    races = ", ".join(map(str, summary.race_ids[:5])) + (" ..." if len(summary.race_ids) > 5 else "")
-    lines = [
-        f"seed {summary.seed}; races {races or '-'}{' (interrupted)' if summary.interrupted else ''}",
-        f"events {summary.events:,}; records {summary.records:,} (duplicates {summary.faults.duplicates:,}, "
-        f"late {summary.faults.late:,}, malformed {summary.faults.malformed:,})",
-    ]
-    if summary.sink is not None:
-        s = summary.sink
-        lines.append(
-            f"sent {s.sent:,}; retried {s.retried:,}; failed {s.failed:,}; dead-lettered {s.dead_lettered:,}; "
-            f"{s.calls:,} calls; {summary.rate:,.0f} records/s over {summary.elapsed_s:.1f} s"
-        )
-    return "\n".join(lines)
-
-
-def _sink(args: argparse.Namespace, settings: Settings) -> Sink:
-    stream = args.stream or settings.stream
-    dead_letter = DeadLetterFile(settings.dead_letter_dir)
-    if args.sink == "kafka":
-        retries = args.max_attempts - 1
-        return KafkaSink(stream, kafka_producer(args.kafka_bootstrap, args.buffer_ms, retries), dead_letter, retries)
-    retry = RetryPolicy(max_attempts=args.max_attempts)
-    return KinesisSink(stream, aws.client("kinesis"), dead_letter, buffer_ms=args.buffer_ms, retry=retry)
 
 
 def _start_ms(raw: str | None, seeded: bool) -> int:
@@ -144,7 +138,7 @@ def _start_ms(raw: str | None, seeded: bool) -> int:
         try:
             instant = datetime.fromisoformat(raw)
         except ValueError:
-            raise SystemExit(f"error: --start {raw!r} is not ISO 8601 (e.g. 2024-05-12T13:00:00Z) or 'now'") from None
+            raise UsageError(f"--start {raw!r} is not ISO 8601 (e.g. 2024-05-12T13:00:00Z) or 'now'") from None
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
     ms = int(instant.timestamp() * 1000)

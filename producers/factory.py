@@ -1,0 +1,59 @@
+"""Build the writer a run asks for, Kinesis or Kafka, from plain options.
+
+The one place that knows both writers. The caller hands in how to make the client (a boto3
+Kinesis client, a ``KafkaProducer``) so that a run builds only the one it uses and tests pass
+fakes (``alleycat.testing.kinesis``, ``alleycat.testing.kafka``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from producers.kafka import KafkaSink, kafka_producer
+from producers.kinesis import KinesisSink, RetryPolicy
+from producers.sinks import DeadLetterFile, Sink
+
+SinkKind = Literal["kinesis", "kafka"]
+SINK_KINDS: tuple[SinkKind, ...] = ("kinesis", "kafka")
+DEFAULT_KAFKA_BOOTSTRAP = "localhost:9092"
+
+KinesisClientFactory = Callable[[], Any]
+KafkaProducerFactory = Callable[[str, int, int], Any]  # (bootstrap, linger_ms, retries) -> KafkaProducer
+
+
+@dataclass(frozen=True, slots=True)
+class SinkOptions:
+    """What to write to and how. ``stream`` is the Kinesis stream or the Kafka topic;
+    ``max_attempts`` None keeps ``RetryPolicy``'s default."""
+
+    stream: str
+    kind: SinkKind = "kinesis"
+    buffer_ms: int = 0
+    max_attempts: int | None = None
+    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+
+    def retry_policy(self) -> RetryPolicy:
+        # from an instance: on a slots dataclass, ``RetryPolicy.max_attempts`` is a member descriptor
+        defaults = RetryPolicy()
+        if self.max_attempts is None:
+            return defaults
+        return dataclasses.replace(defaults, max_attempts=self.max_attempts)
+
+
+def build_sink(
+    options: SinkOptions,
+    dead_letter: DeadLetterFile,
+    *,
+    kinesis_client: KinesisClientFactory,
+    kafka: KafkaProducerFactory = kafka_producer,
+) -> Sink:
+    """The writer for ``options``; only the client of the chosen kind is made."""
+    retry = options.retry_policy()
+    if options.kind == "kafka":
+        retries = retry.max_attempts - 1  # kafka-python counts retries, not attempts
+        producer = kafka(options.kafka_bootstrap, options.buffer_ms, retries)
+        return KafkaSink(options.stream, producer, dead_letter, retries)
+    return KinesisSink(options.stream, kinesis_client(), dead_letter, buffer_ms=options.buffer_ms, retry=retry)
