@@ -5,15 +5,24 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 import time
 
 from bench import BENCHES
 
+NAMES = [module.rsplit(".", 1)[-1] for module in BENCHES]
 
-def main(names: list[str]) -> int:
-    selected = [m for m in BENCHES if not names or m.rsplit(".", 1)[-1] in names]
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Run the benchmarks; each prints its figures.")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these benchmarks, of: {', '.join(NAMES)}")
+    names = parser.parse_args(argv).names
+    unknown = sorted(set(names) - set(NAMES))
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)} (there are: {', '.join(NAMES)})")
+    selected = [m for m, name in zip(BENCHES, NAMES, strict=True) if not names or name in names]
     for module in selected:
         print(f"\n== {module}", flush=True)
         started = time.monotonic()
