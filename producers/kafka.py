@@ -1,6 +1,7 @@
 """The Kafka writer behind the same ``Sink`` interface (topic = stream name, key = partition key).
 
-kafka-python batches (``linger_ms`` = the buffering interval) and retries by itself; a record whose
+kafka-python batches (``linger_ms`` = the buffering interval) and retries by itself, ``retries``
+times (the caller derives it from the run's attempts, ``producers.factory``); a record whose
 delivery finally fails is dead-lettered and counted, like the Kinesis writer's.
 """
 
@@ -14,14 +15,14 @@ from producers.sinks import DeadLetterFile, Record, SinkStats
 log = logging.getLogger("alleycat.producer")
 
 
-def kafka_producer(bootstrap: str, buffer_ms: int, retries: int = 8) -> Any:
+def kafka_producer(bootstrap: str, buffer_ms: int, retries: int) -> Any:
     from kafka import KafkaProducer  # imported here: only `--sink kafka` needs it
 
     return KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", retries=retries, linger_ms=buffer_ms)
 
 
 class KafkaSink:
-    def __init__(self, topic: str, producer: Any, dead_letter: DeadLetterFile, retries: int = 8) -> None:
+    def __init__(self, topic: str, producer: Any, dead_letter: DeadLetterFile, retries: int) -> None:
         self.topic = topic
         self.producer = producer
         self.dead_letter = dead_letter
