@@ -15,15 +15,17 @@ import random
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from alleycat import settings as env
 from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
+from alleycat.errors import AlleycatError, TimedOut
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
@@ -51,12 +53,19 @@ class Simulated:
     start: dict[str, str]  # per shard, an iterator taken just before sending
 
 
-def start_stack() -> Settings:
-    # A lake that shows results within the demo: micro-batches and Firehose deliveries every 10 s
-    # (the defaults are the series' 60 s). An `alleycat up` already running keeps its own settings.
-    os.environ.setdefault("ALLEYCAT_LAKE_TRIGGER_SECONDS", "10")
-    os.environ.setdefault("ALLEYCAT_FIREHOSE_BUFFER_SECONDS", "10")
-    settings = Settings.from_env()
+def demo_settings(environ: Mapping[str, str]) -> Settings:
+    """The environment's settings, with a lake that shows results within the demo: micro-batches
+    and Firehose deliveries every 10 s (the defaults are the series' 60 s) unless the environment
+    sets them. An `alleycat up` already running keeps its own settings."""
+    settings = Settings.from_env(environ)
+    if not environ.get(env.LAKE_TRIGGER_SECONDS):
+        settings = settings.replace(lake_trigger_seconds=10)
+    if not environ.get(env.FIREHOSE_BUFFER_SECONDS):
+        settings = settings.replace(firehose_buffer_seconds=10.0)
+    return settings
+
+
+def start_stack(settings: Settings) -> Settings:
     console.rule("1. start the local stack")
     with console.status("starting servers, API, consumers and the lake job (Spark) ..."):
         stack.up_all(settings)
@@ -120,7 +129,7 @@ def _wait(what: str, done: Callable[[], tuple[bool, str]], timeout_s: float) -> 
             if finished:
                 return
             if time.monotonic() > deadline:
-                raise SystemExit(f"error: timed out after {timeout_s:.0f}s waiting for {what} ({progress})")
+                raise TimedOut(f"timed out after {timeout_s:.0f}s waiting for {what} ({progress})")
             status.update(f"{what}: {progress}")
             time.sleep(2)
 
@@ -190,7 +199,15 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
 
 
 def main() -> int:
-    settings = start_stack()
+    """The demo's edge: settings from the environment once; a typed error becomes a message."""
+    try:
+        return run(start_stack(demo_settings(os.environ)))
+    except AlleycatError as exc:
+        console.print(f"error: {exc}", style="red", markup=False)
+        return exc.exit_code
+
+
+def run(settings: Settings) -> int:
     simulated = simulate_races(settings)
     show_stream(settings, simulated)
     races = show_standings(settings, simulated)
