@@ -36,23 +36,25 @@ async def _services(request: Request) -> Services:
     return found
 
 
-async def _store(request: Request) -> Store:
-    return (await _services(request)).store
-
-
-async def _exports(request: Request) -> BestsExports:
-    return (await _services(request)).exports
-
-
-async def _hub(request: Request) -> LiveHub:
-    return (await _services(request)).hub
-
-
-async def _answers(request: Request) -> ResponseCache:
-    return (await _services(request)).answers
-
-
 ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def _store(services: ServicesDep) -> Store:
+    return services.store
+
+
+async def _exports(services: ServicesDep) -> BestsExports:
+    return services.exports
+
+
+async def _hub(services: ServicesDep) -> LiveHub:
+    return services.hub
+
+
+async def _answers(services: ServicesDep) -> ResponseCache:
+    return services.answers
+
+
 StoreDep = Annotated[Store, Depends(_store)]
 ExportsDep = Annotated[BestsExports, Depends(_exports)]
 HubDep = Annotated[LiveHub, Depends(_hub)]
