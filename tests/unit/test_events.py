@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from alleycat.domain.events import (
     validate,
 )
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "uuid": "0b1e7f3c-9c51-4d0e-8a6f-3f2d5b7c9e01",
     "event": "update",
     "deviceTimestamp": 1620824038331,
