@@ -104,37 +104,13 @@ MAPPINGS: tuple[MappingDef, ...] = (
 )
 
 
-# --- The lake: where each dataset lives under ALLEYCAT_LAKE_URI ---------------------------------
-
-
-@dataclass(frozen=True)
-class LakeLayout:
-    """Every lake location, derived from the lake URI (s3://bucket[/prefix])."""
-
-    root: str
-
-    @property
-    def raw(self) -> str:  # Firehose output: raw/telemetry/dt=YYYY-MM-DD/hour=HH/<object>.parquet
-        return f"{self.root}/raw/telemetry"
-
-    @property
-    def processing_failed(self) -> str:  # Firehose error output prefix
-        return f"{self.root}/raw/processing-failed"
-
-    def hudi_table(self, name: str) -> str:  # telemetry, race_results, racer_bests
-        return f"{self.root}/hudi/{name}"
-
-    @property
-    def bests_export(self) -> str:  # class-<classId>.json.gz, loaded by clients before a race
-        return f"{self.root}/exports/racer-bests"
-
-    @property
-    def checkpoints(self) -> str:  # Spark Structured Streaming checkpoints
-        return f"{self.root}/checkpoints"
-
+# --- The lake's Glue names (its locations: alleycat.lake.layout) ------------------------------
 
 HUDI_TABLES = ("telemetry", "race_results", "racer_bests")
 GLUE_DATABASE = "alleycat"
 RAW_TABLE = "raw_telemetry"
+
+# --- Firehose's buffering hints (the delivery stream into the raw zone) ----------------------------
+
 FIREHOSE_BUFFER_SECONDS = 60
 FIREHOSE_BUFFER_MB = 1

@@ -23,10 +23,14 @@ import time
 import uuid
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from alleycat.domain.events import Telemetry, race_id_for
+from alleycat.lake.catalog import table
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
-from glue_jobs import raw_zone, snapshots, telemetry_job
-from glue_jobs.catalog import table
+from glue_jobs import raw_zone, session, snapshots, telemetry_job
+from glue_jobs.config import JobConfig
 
 MIB = 1024 * 1024
 LIVE_RACERS = 100
@@ -52,18 +56,18 @@ def _events(rng: random.Random, start_ms: int, classes: int, racers: int, second
     ]
 
 
-def throughput(spark, lake_uri: str) -> dict[str, float]:
+def throughput(spark: SparkSession, lake: Lake) -> dict[str, float]:
     rng = random.Random(1)
     start_ms = race_id_for(int(time.time() * 1000)) * 300_000
-    warm = telemetry_job.JobConfig(lake_uri=f"{lake_uri}-warmup", mode="backfill")
-    raw_zone.write_events(warm.layout, _events(rng, start_ms, 1, 5, 30), 0, "warmup")
+    warm = JobConfig(lake_uri=f"{lake.uri}-warmup", local_root=lake.local_root, mode="backfill")
+    raw_zone.write_events(warm.lake, _events(rng, start_ms, 1, 5, 30), 0, "warmup")
     telemetry_job.run(spark, warm)
 
     events = _events(rng, start_ms, 6, 50, 300)
     events += rng.sample(events, len(events) // 10)
-    config = telemetry_job.JobConfig(lake_uri=lake_uri, mode="backfill")
-    raw_zone.write_events(config.layout, events, 0, "bench")
-    raw_bytes = sum(f.size for f in raw_zone.list_files(config.layout))
+    config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="backfill")
+    raw_zone.write_events(config.lake, events, 0, "bench")
+    raw_bytes = sum(f.size for f in raw_zone.list_files(config.lake))
     json_bytes = sum(len(ev.to_json()) for ev in events)
     started = time.monotonic()
     telemetry_job.run(spark, config)
@@ -110,19 +114,25 @@ def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -
         stop.wait(max(0.0, 1.0 - (time.time() * 1000 - now) / 1000))
 
 
-def freshness(spark, settings: Settings, seconds: float) -> dict[str, float]:
-    from infra.local.firehose import DeliveryStream
+def stack_lake(settings: Settings, uri: str | None = None) -> Lake:
+    """A lake of the private stack (its s3:// URIs live where the stack's Firehose writes)."""
+    return Lake(uri or settings.lake_uri, settings.local_s3_root or settings.s3_root)
+
+
+def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[str, float]:
+    from infra.local.firehose.delivery import DeliveryStream
 
     stop, producing = threading.Event(), threading.Event()
     sent: list[Telemetry] = []
     delivery = DeliveryStream(settings)
-    config = telemetry_job.JobConfig(lake_uri=settings.lake_uri)
+    lake = stack_lake(settings)
+    config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root)
     query = telemetry_job.start(spark, config)
     firehose = threading.Thread(target=delivery.run, args=(stop,), daemon=True)
     producer = threading.Thread(target=_produce, args=(settings, producing, sent), daemon=True)
     firehose.start()
     producer.start()
-    target = table(settings.lake_uri, "telemetry")
+    target = table(lake, "telemetry")
     visible: dict[str, int] = {}
     commits = 0
     stop_producing_at = time.monotonic() + seconds
@@ -169,9 +179,9 @@ def run() -> None:
         settings = stack.private_settings(Path(tmp), ALLEYCAT_SHARDS="1")
         stack.up(settings)
         stack.apply_env(settings)
-        spark = telemetry_job.local_spark_session("alleycat-bench-lake")
+        spark = session.local_spark_session("alleycat-bench-lake")
         try:
-            t = throughput(spark, "s3://bench-throughput")
+            t = throughput(spark, stack_lake(settings, "s3://bench-throughput"))
             print(
                 f"   raw -> Hudi (one batch, local[2]): {t['rows']:,} rows in {t['seconds']:.1f} s = "
                 f"{t['rows_s']:,.0f} rows/s, {t['raw_mib_s']:.2f} MiB/s of raw Parquet "

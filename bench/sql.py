@@ -10,7 +10,6 @@ printed. ``python -m bench sql``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import statistics
 import tempfile
 import time
@@ -21,11 +20,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from alleycat.domain.events import RACE_MS
-from alleycat.domain.lake_schema import RAW_SCHEMA
-from alleycat.resources import LakeLayout
+from alleycat.lake.location import Lake
+from alleycat.lake.schema import RAW_SCHEMA
 from alleycat.sql_engine.local import LocalEngine
 from alleycat.sql_engine.params import Query, substitute
-from glue_jobs import telemetry_job
+from glue_jobs import session, telemetry_job
+from glue_jobs.config import JobConfig
 
 QUERIES = Path(__file__).resolve().parents[1] / "sql" / "queries"
 DAY = dt.date(2024, 5, 1)
@@ -79,9 +79,9 @@ def raw_day(races: int = RACES, racers: int = RACERS) -> pa.Table:
     return pa.concat_tables([table, retries]).cast(RAW_SCHEMA)
 
 
-def write_raw(table: pa.Table, root: Path) -> None:
+def write_raw(table: pa.Table, lake: Lake) -> None:
     hours = pc.divide(pc.subtract(table["device_timestamp"], _midnight_ms()), 3_600_000)
-    base = root / LakeLayout(LAKE_URI).raw.removeprefix("s3://")
+    base = Path(lake.resolve(lake.layout.raw))
     for hour in range(24):
         part = table.filter(pc.equal(hours, hour))
         if part.num_rows:
@@ -103,15 +103,16 @@ def params_for(table: pa.Table) -> dict[str, str]:
 
 def run(races: int = RACES) -> None:
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-sql-") as tmp:
-        os.environ["ALLEYCAT_S3_ROOT"] = tmp
+        lake = Lake(LAKE_URI, Path(tmp))
         started = time.monotonic()
         table = raw_day(races)
-        write_raw(table, Path(tmp))
+        write_raw(table, lake)
         print(f"   raw day: {table.num_rows:,} rows written in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
-        spark = telemetry_job.local_spark_session("alleycat-bench-sql")
+        spark = session.local_spark_session("alleycat-bench-sql")
         try:
-            telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=LAKE_URI, mode="backfill", export_bests=False))
+            config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="backfill", export_bests=False)
+            telemetry_job.run(spark, config)
         finally:
             spark.stop()
         print(f"   Hudi tables built by the Glue job (backfill) in {time.monotonic() - started:.1f} s")
@@ -122,6 +123,6 @@ def run(races: int = RACES) -> None:
             times, rows = [], 0
             for _ in range(REPEATS):
                 started = time.monotonic()
-                rows = LocalEngine(LAKE_URI).run(sql).num_rows
+                rows = LocalEngine(lake).run(sql).num_rows
                 times.append(time.monotonic() - started)
             print(f"   {path.stem:<24} median {statistics.median(times):6.2f} s  ({rows} rows)")

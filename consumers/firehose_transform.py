@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alleycat.domain.events import InvalidEvent, parse_event
-from alleycat.domain.lake_schema import raw_partition, raw_row
+from alleycat.lake.schema import raw_partition, raw_row
 
 log = logging.getLogger("alleycat.firehose_transform")
 

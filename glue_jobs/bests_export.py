@@ -1,25 +1,24 @@
 """The all-time bests export: one gzip JSON object per class, ``{racerId: {second: output}}``, the
 history file the series' front end loads before a race (``LakeLayout.bests_export/class-<c>.json.gz``).
 
-Written atomically: locally to a temporary sibling then renamed; on S3 with one PUT (an object
-becomes visible only when complete). Keys are strings (JSON), outputs numbers with 3 decimals.
+Written atomically (``Lake.write``: locally a temporary sibling renamed into place; on S3 one PUT,
+an object becomes visible only when complete). Keys are strings (JSON), outputs numbers with 3
+decimals.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Iterable
+from typing import Any
 
-import pyarrow.fs as pafs
-
-from alleycat import lake
-from alleycat.resources import LakeLayout
+from alleycat.lake import uris
+from alleycat.lake.location import Lake
 
 
-def export_uri(layout: LakeLayout, class_id: int) -> str:
-    return lake.join(layout.bests_export, f"class-{class_id}.json.gz")
+def export_uri(lake: Lake, class_id: int) -> str:
+    return uris.join(lake.layout.bests_export, f"class-{class_id}.json.gz")
 
 
 def document(bests: Iterable[tuple[int, int, float]]) -> dict[str, dict[str, float]]:
@@ -30,24 +29,14 @@ def document(bests: Iterable[tuple[int, int, float]]) -> dict[str, dict[str, flo
     return doc
 
 
-def write(layout: LakeLayout, class_id: int, bests: Iterable[tuple[int, int, float]]) -> str:
+def write(lake: Lake, class_id: int, bests: Iterable[tuple[int, int, float]]) -> str:
     """Replace the class's export with ``bests``; returns its URI."""
-    uri = export_uri(layout, class_id)
     body = gzip.compress(json.dumps(document(bests), separators=(",", ":")).encode(), mtime=0)
-    fs, path = lake.filesystem(uri)
-    if isinstance(fs, pafs.LocalFileSystem):
-        fs.create_dir(os.path.dirname(path), recursive=True)
-        temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-        with fs.open_output_stream(temporary, compression=None) as out:
-            out.write(body)
-        os.replace(temporary, path)
-    else:
-        with fs.open_output_stream(path, compression=None) as out:
-            out.write(body)
-    return uri
+    return lake.write(export_uri(lake, class_id), lambda out: out.write(body))
 
 
-def read(layout: LakeLayout, class_id: int) -> dict[str, dict[str, float]]:
-    fs, path = lake.filesystem(export_uri(layout, class_id))
+def read(lake: Lake, class_id: int) -> dict[str, Any]:
+    fs, path = lake.filesystem(export_uri(lake, class_id))
     with fs.open_input_stream(path, compression=None) as stream:
-        return json.loads(gzip.decompress(stream.read()))
+        doc: dict[str, Any] = json.loads(gzip.decompress(stream.read()))
+        return doc

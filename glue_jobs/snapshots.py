@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from hudi import HudiReadOptions, HudiTableBuilder
 
-from glue_jobs.catalog import CatalogTable
+from alleycat.lake.catalog import CatalogTable
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -30,17 +29,12 @@ DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 @dataclass(frozen=True)
 class AthenaSettings:
+    """Where a query runs on Athena; the CLI builds it from ``Settings`` (athena_workgroup, athena_output)."""
+
     workgroup: str
     output_location: str | None  # None: the workgroup's configured result location
     database: str = GLUE_DATABASE
     poll_seconds: float = 1.0
-
-    @classmethod
-    def from_env(cls) -> AthenaSettings:
-        return cls(
-            workgroup=os.environ.get("ALLEYCAT_ATHENA_WORKGROUP", "primary"),
-            output_location=os.environ.get("ALLEYCAT_ATHENA_OUTPUT") or None,
-        )
 
 
 def _integer(text: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from alleycat.lake.location import Lake
 from alleycat.sql_engine.tables import JsonTable, Table, lake_tables
 
 DEFAULT_LAKE = "s3://alleycat-lake"
@@ -91,8 +92,8 @@ def render(table: Table) -> str:
 
 
 def render_all(lake_uri: str) -> dict[str, str]:
-    """File name -> DDL, for every table."""
-    return {f"{t.name}.sql": render(t) for t in lake_tables(lake_uri)}
+    """File name -> DDL, for every table (their S3 locations: no local root)."""
+    return {f"{t.name}.sql": render(t) for t in lake_tables(Lake(lake_uri))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import hudi
 import pyarrow as pa
 from sqlglot import exp
 
-from alleycat import lake
+from alleycat.lake.location import Lake
 from alleycat.resources import GLUE_DATABASE
 from alleycat.sql_engine import SqlError, transpile
 from alleycat.sql_engine.tables import Table, lake_tables
@@ -43,12 +43,12 @@ def _visible_files(root: Path, pattern: str) -> list[str]:
 
 @dataclass
 class LocalEngine:
-    """Runs one query at a time over the lake at ``lake_uri`` (its local directory)."""
+    """Runs one query at a time over ``lake`` (its local directory: the lake needs a local root)."""
 
-    lake_uri: str
+    lake: Lake
 
     def __post_init__(self) -> None:
-        self.tables = {t.name: t for t in lake_tables(self.lake_uri)}
+        self.tables = {t.name: t for t in lake_tables(self.lake)}
         self.schema: transpile.Schema = {
             GLUE_DATABASE: {t.name: {c.name: c.type for c in t.columns} for t in self.tables.values()}
         }
@@ -79,7 +79,7 @@ class LocalEngine:
     def _register(self, table: Table) -> None:
         if table.name in self._registered:
             return
-        location = lake.resolve(table.location)
+        location = self.lake.resolve(table.location)
         if location.startswith("s3://"):
             raise SqlError(f"{table.name}: the local engine reads the lake from disk; set ALLEYCAT_S3_ROOT")
         source = {"hudi": self._hudi_source, "parquet": self._raw_source, "json": self._json_source}[table.format]

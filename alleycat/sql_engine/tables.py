@@ -1,4 +1,4 @@
-"""The tables SQL can read: the lake catalog (``glue_jobs.catalog``: the raw table and the three
+"""The tables SQL can read: the lake catalog (``alleycat.lake.catalog``: the raw table and the three
 Hudi tables) plus Firehose's processing-failed records, which only SQL reads.
 
 Firehose writes a record it could not deliver (the transform rejected it, or it could not be
@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from alleycat.resources import GLUE_DATABASE, LakeLayout
-from glue_jobs.catalog import CatalogTable, Column, tables
+from alleycat.lake.catalog import CatalogTable, Column, tables
+from alleycat.lake.location import Lake
+from alleycat.resources import GLUE_DATABASE
 
 PROCESSING_FAILED_TABLE = "processing_failed"
 
@@ -53,11 +54,11 @@ class JsonTable:
 Table = CatalogTable | JsonTable
 
 
-def processing_failed(lake_uri: str) -> JsonTable:
+def processing_failed(lake: Lake) -> JsonTable:
     return JsonTable(
         name=PROCESSING_FAILED_TABLE,
         database=GLUE_DATABASE,
-        location=LakeLayout(lake_uri).processing_failed,
+        location=lake.layout.processing_failed,
         columns=(
             JsonColumn("attempts_made", "int", "attemptsMade"),
             JsonColumn("arrival_timestamp", "bigint", "arrivalTimestamp", "Kinesis arrival, epoch ms"),
@@ -71,11 +72,11 @@ def processing_failed(lake_uri: str) -> JsonTable:
     )
 
 
-def lake_tables(lake_uri: str) -> list[Table]:
+def lake_tables(lake: Lake) -> list[Table]:
     """Every table SQL can name, with its columns as queries see them (Hudi meta columns first)."""
     result: list[Table] = []
-    for table in tables(lake_uri):
+    for table in tables(lake):
         if table.format == "hudi":
             table = replace(table, columns=(*HUDI_META_COLUMNS, *table.columns))
         result.append(table)
-    return [*result, processing_failed(lake_uri)]
+    return [*result, processing_failed(lake)]

@@ -1,7 +1,7 @@
 """Generate the AWS SAM template (``infra/aws/template.yaml``) from the shared definitions.
 
 Everything the local stack stands in for is declared here, and every fact that the local wiring
-also uses comes from ``alleycat.resources`` and ``alleycat.domain.lake_schema`` (the event source
+also uses comes from ``alleycat.resources`` and ``alleycat.lake`` (the event source
 mappings, the table, the lake layout, the raw schema, Firehose buffering), so the two wirings
 cannot drift. ``tests/unit/test_template.py`` checks that the committed template equals this
 output and lints it with cfn-lint.
@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from alleycat.domain.lake_schema import RAW_PARTITIONS, glue_columns
+from alleycat.lake.layout import LakeLayout
+from alleycat.lake.schema import RAW_PARTITIONS, glue_columns
 from alleycat.resources import (
     FIREHOSE_BUFFER_MB,
     FIREHOSE_BUFFER_SECONDS,
@@ -30,7 +31,6 @@ from alleycat.resources import (
     RAW_TABLE,
     STREAM_RETENTION_HOURS,
     TTL_ATTRIBUTE,
-    LakeLayout,
     MappingDef,
     table_definition,
 )

@@ -1,5 +1,5 @@
 """Spark fixtures: one local[2] SparkSession (with the Hudi bundle) for the whole test session,
-and a private lake per test (``ALLEYCAT_S3_ROOT`` under the test's tmp_path)."""
+and a private lake per test (its local root under the test's tmp_path)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from glue_jobs.telemetry_job import JobConfig, local_spark_session
+from glue_jobs.config import JobConfig
+from glue_jobs.session import local_spark_session
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +21,10 @@ def spark() -> Iterator[SparkSession]:
 
 
 @pytest.fixture
-def s3_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "s3"
-    monkeypatch.setenv("ALLEYCAT_S3_ROOT", str(root))
-    return root
+def s3_root(tmp_path: Path) -> Path:
+    return tmp_path / "s3"
 
 
 @pytest.fixture
 def job(s3_root: Path) -> JobConfig:
-    return JobConfig(lake_uri="s3://lake", mode="once")
+    return JobConfig(lake_uri="s3://lake", local_root=s3_root, mode="once")

@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from alleycat import lake
 from alleycat.domain.events import InvalidEvent, RaceKey, Telemetry, parse_event
 from alleycat.domain.scoring import score_races
-from alleycat.resources import LakeLayout
+from alleycat.lake.catalog import table
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from glue_jobs import bests_export, snapshots, telemetry_job
-from glue_jobs.catalog import table
-from infra.local import lake_cli
+from glue_jobs.config import JobConfig
+from infra.local import lake_contents
+from infra.local.lake import deliver_once
 from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 
 pytestmark = [pytest.mark.spark, pytest.mark.stack]
@@ -51,11 +52,12 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
             malformed.append(record)
     assert malformed and len(valid) > len({ev.uuid for ev in valid}), "the run has malformed events and duplicates"
 
-    assert lake_cli.deliver_once(own_stream) == len(records)
-    telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=own_stream.lake_uri, mode="once"))
+    assert deliver_once(own_stream) == len(records)
+    lake = Lake(own_stream.lake_uri, own_stream.local_s3_root or own_stream.s3_root)  # the stack's lake
+    telemetry_job.run(spark, JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once"))
 
     def rows(name: str) -> list[dict]:
-        return snapshots.read(table(own_stream.lake_uri, name)).to_pylist()
+        return snapshots.read(table(lake, name)).to_pylist()
 
     assert {(r["race_id"], r["racer_id"], r["second"]): (r["uuid"], r["output_milli"]) for r in rows("telemetry")} == (
         expected_telemetry(valid)
@@ -72,14 +74,14 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
     bests = expected_bests(valid)
     assert {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows("racer_bests")} == bests
     for class_id in (1, 2):
-        exported = bests_export.read(LakeLayout(own_stream.lake_uri), class_id)
+        exported = bests_export.read(lake, class_id)
         assert sum(len(seconds) for seconds in exported.values()) == sum(1 for k in bests if k[1] == class_id)
 
-    failed_dir = Path(lake.resolve(LakeLayout(own_stream.lake_uri).processing_failed))
+    failed_dir = Path(lake.resolve(lake.layout.processing_failed))
     failed = [json.loads(line) for f in failed_dir.rglob("*") if f.is_file() for line in f.read_text().splitlines()]
     assert sorted(base64.b64decode(doc["rawData"]) for doc in failed) == sorted(malformed)
 
-    counts = lake_cli.row_counts(own_stream)
+    counts = lake_contents.row_counts(own_stream)
     assert counts == {
         "telemetry": len(expected_telemetry(valid)),
         "race_results": len(results),
@@ -95,17 +97,17 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
     def got(top: list[dict]) -> list[tuple]:
         return [(t["rank"], t["racerId"], t["classId"], t["totalOutput"]) for t in top]
 
-    key, top = lake_cli.top_of_race(own_stream)  # default: the latest race of the lowest class
+    key, top = lake_contents.top_of_race(own_stream)  # default: the latest race of the lowest class
     assert key == RaceKey(latest, 1) and got(top) == top_of(key)
-    key, top = lake_cli.top_of_race(own_stream, latest, class_id=2)
+    key, top = lake_contents.top_of_race(own_stream, latest, class_id=2)
     assert key == RaceKey(latest, 2) and got(top) == top_of(key)
     assert [t["classId"] for t in top] == [2, 2, 2]
     first = min(ev.race_id for ev in valid)
-    key, top = lake_cli.top_of_race(own_stream, first)  # a slot: its lowest class
+    key, top = lake_contents.top_of_race(own_stream, first)  # a slot: its lowest class
     assert key == RaceKey(first, 1) and got(top) == top_of(key)
-    key, top = lake_cli.top_of_race(own_stream, class_id=2, n=10)  # a class: its latest race, every racer
+    key, top = lake_contents.top_of_race(own_stream, class_id=2, n=10)  # a class: its latest race, every racer
     assert key == RaceKey(latest, 2) and got(top) == top_of(key, 10) and len(top) == 4
-    assert lake_cli.top_of_race(own_stream, latest, class_id=5) == (None, [])  # no such race
+    assert lake_contents.top_of_race(own_stream, latest, class_id=5) == (None, [])  # no such race
 
     status = subprocess.run(
         [sys.executable, "-m", "alleycat.cli", "lake", "status", "--json"], capture_output=True, text=True, timeout=120

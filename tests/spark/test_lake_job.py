@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
-from alleycat import lake
 from alleycat.domain.events import RaceKey, Telemetry, output_milli
 from glue_jobs import bests_export, raw_zone, snapshots
 from glue_jobs import telemetry_job as job_module
-from glue_jobs.telemetry_job import JobConfig, process_batch
+from glue_jobs.batch import process_batch
+from glue_jobs.config import JobConfig
+from glue_jobs.hudi_tables import read_table
+from glue_jobs.sources import raw_table_ddl
+from glue_jobs.transforms import output_milli as spark_output_milli
 from tests.lake_events import (
     expected_bests,
     expected_results,
@@ -30,17 +34,17 @@ pytestmark = pytest.mark.spark
 
 def _raw_frame(spark: SparkSession, events: list[Telemetry], job: JobConfig):
     """Write ``events`` to the raw zone (one object) and read them back as Spark does."""
-    raw_zone.write_events(job.layout, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
-    return spark.read.schema(job_module.raw_table_ddl(job.lake_uri)).parquet(job.table("raw_telemetry").path)
+    raw_zone.write_events(job.lake, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
+    return spark.read.schema(raw_table_ddl(job)).parquet(job.table("raw_telemetry").path)
 
 
 def _raw_object(spark: SparkSession, events: list[Telemetry], job: JobConfig):
     """Write ``events`` to the raw zone and read back only that object (a micro-batch of new files)."""
-    uris = raw_zone.write_events(job.layout, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
+    uris = raw_zone.write_events(job.lake, events, arrival_ms=1, object_name=f"batch-{random.getrandbits(32):08x}")
     return (
         spark.read.option("basePath", job.table("raw_telemetry").path)
-        .schema(job_module.raw_table_ddl(job.lake_uri))
-        .parquet(*(lake.resolve(uri) for uri in uris))
+        .schema(raw_table_ddl(job))
+        .parquet(*(job.lake.resolve(uri) for uri in uris))
     )
 
 
@@ -92,7 +96,7 @@ def test_spark_output_milli_equals_the_domain(spark: SparkSession) -> None:
     pairs += [(round(rng.uniform(30, 90), 1), float(rng.randrange(33, 87))) for _ in range(2000)]
     pairs += [(0.0, 0.0), (250.0, 100.0), (0.05, 0.5), (12.345, 67.891)]
     df = spark.createDataFrame(pairs, "cadence double, resistance double")
-    got = df.select("cadence", "resistance", job_module.output_milli(df.cadence, df.resistance).alias("m")).collect()
+    got = df.select("cadence", "resistance", spark_output_milli(df.cadence, df.resistance).alias("m")).collect()
     assert [(r.cadence, r.resistance, r.m) for r in got] == [(c, r, output_milli(c, r)) for c, r in pairs]
 
 
@@ -106,9 +110,9 @@ def test_batch_equals_domain_in_spark_and_hudi_rs_and_replay_changes_nothing(spa
     _assert_matches_domain(job, events)
     for name in ("telemetry", "race_results", "racer_bests"):
         table = job.table(name)
-        spark_rows = sorted(tuple(row) for row in job_module.read_table(spark, table).collect())
+        spark_rows = sorted(tuple(row) for row in read_table(spark, table).collect())
         assert spark_rows == _rows(snapshots.read(table))
-    export = bests_export.read(job.layout, 1)
+    export = bests_export.read(job.lake, 1)
     assert export == {
         str(racer): {str(s): m / 1000 for (r, c, s), m in sorted(expected_bests(events).items()) if r == racer}
         for racer in sorted({r for (r, c, _) in expected_bests(events) if c == 1})
@@ -121,7 +125,7 @@ def test_batch_equals_domain_in_spark_and_hudi_rs_and_replay_changes_nothing(spa
     for name, table in before.items():
         drop = ("updated_at",) if name == "race_results" else ()
         assert _rows(snapshots.read(job.table(name)), drop) == _rows(table, drop)
-    props = (job_module.Path(job.table("telemetry").path) / ".hoodie" / "hoodie.properties").read_text()
+    props = (Path(job.table("telemetry").path) / ".hoodie" / "hoodie.properties").read_text()
     assert "hoodie.table.version=6" in props
     assert "hoodie.table.precombine.field=event_order" in props
 
@@ -156,7 +160,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
     process_batch(_raw_frame(spark, [lower], job), 3, job)
     assert _telemetry(job)[tuple(newer.key)] == (lower.uuid, lower.output_milli)
     _assert_matches_domain(job, [*everything, lower])
-    assert bests_export.read(job.layout, 1)[str(lower.racer_id)][str(lower.second)] == lower.output_milli / 1000
+    assert bests_export.read(job.lake, 1)[str(lower.racer_id)][str(lower.second)] == lower.output_milli / 1000
 
 
 def test_a_batch_recomputes_exactly_the_races_it_touched(spark: SparkSession, job) -> None:
@@ -203,22 +207,22 @@ def test_streaming_in_micro_batches_equals_backfill_and_a_restart_counts_nothing
     events = with_faults(race_events(seed=4, races=2, classes=(1, 2, 3), racers=3, seconds=15), seed=5)
     deliveries = [events[i::3] for i in range(3)]  # three Firehose objects, messages spread across them
     for n, delivery in enumerate(deliveries[:2]):
-        raw_zone.write_events(job.layout, delivery, arrival_ms=n, object_name=f"delivery-{n}")
+        raw_zone.write_events(job.lake, delivery, arrival_ms=n, object_name=f"delivery-{n}")
     streaming = dataclasses.replace(job, max_files_per_trigger=2)
     job_module.run(spark, streaming)
     commits = len(snapshots.commits(job.table("telemetry")))
     job_module.run(spark, streaming)  # restart with nothing new: no batch, no commit
     assert len(snapshots.commits(job.table("telemetry"))) == commits
-    raw_zone.write_events(job.layout, deliveries[2], arrival_ms=2, object_name="delivery-2")
+    raw_zone.write_events(job.lake, deliveries[2], arrival_ms=2, object_name="delivery-2")
     job_module.run(spark, streaming)  # restart: only the new object is processed
     _assert_matches_domain(job, events)
 
     backfilled = dataclasses.replace(job, lake_uri="s3://lake-backfill", mode="backfill")
     for n, delivery in enumerate(deliveries):
-        raw_zone.write_events(backfilled.layout, delivery, arrival_ms=n, object_name=f"delivery-{n}")
+        raw_zone.write_events(backfilled.lake, delivery, arrival_ms=n, object_name=f"delivery-{n}")
     job_module.run(spark, backfilled)
     for name in ("telemetry", "race_results", "racer_bests"):
         drop = ("updated_at",) if name == "race_results" else ()
         assert _rows(snapshots.read(backfilled.table(name)), drop) == _rows(snapshots.read(job.table(name)), drop)
     for class_id in (1, 2, 3):
-        assert bests_export.read(backfilled.layout, class_id) == bests_export.read(job.layout, class_id)
+        assert bests_export.read(backfilled.lake, class_id) == bests_export.read(job.lake, class_id)

@@ -18,13 +18,15 @@ import pytest
 from pyspark.sql import SparkSession
 
 from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from alleycat.sql_engine.local import LocalEngine
-from consumers.api.cli import api_spec
 from consumers.cli import result_rows
 from glue_jobs import telemetry_job
-from infra.local import lake_cli
+from glue_jobs.config import JobConfig
+from infra.local.lake import deliver_once
 from infra.local.processes import ProcessTable, free_port
+from infra.local.workers import api_spec
 
 pytestmark = [pytest.mark.spark, pytest.mark.stack]
 
@@ -80,9 +82,10 @@ def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: Sp
         consumer.wait(30)
 
     # lake path
-    lake_cli.deliver_once(own_stream)
-    telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=own_stream.lake_uri, mode="once"))
-    engine = LocalEngine(own_stream.lake_uri)
+    deliver_once(own_stream)
+    stack_lake = Lake(own_stream.lake_uri, own_stream.local_s3_root or own_stream.s3_root)
+    telemetry_job.run(spark, JobConfig(lake_uri=stack_lake.uri, local_root=stack_lake.local_root, mode="once"))
+    engine = LocalEngine(stack_lake)
 
     processes = ProcessTable(own_stream.home)
     processes.start(api_spec(own_stream))

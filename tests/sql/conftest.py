@@ -3,8 +3,9 @@
 ``sim`` is what the stream delivered: the simulator's events (producers.simulator), delivered with
 seeded latency, retries (the same message again), late deliveries and malformed records
 (producers.faults.malform). ``raw_lake`` writes it as Firehose does: RAW_SCHEMA Parquet under
-``dt=/hour=/`` and processing-failed JSON lines. ``hudi_lake`` runs the Glue job
-(glue_jobs.telemetry_job, a backfill) over it once per session to build the three Hudi tables.
+``dt=/hour=/`` and processing-failed JSON lines, in a lake whose local root is the session's own
+directory (``lake_root``). ``hudi_lake`` runs the Glue job (glue_jobs.telemetry_job, a backfill)
+over it once per session to build the three Hudi tables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import random
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,9 +24,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from alleycat.domain.events import RACE_MS, Telemetry
-from alleycat.domain.lake_schema import RAW_SCHEMA
-from alleycat.resources import LakeLayout
-from glue_jobs import telemetry_job
+from alleycat.lake.layout import LakeLayout
+from alleycat.lake.location import Lake
+from alleycat.lake.schema import RAW_SCHEMA
+from glue_jobs import session, telemetry_job
+from glue_jobs.config import JobConfig
 from producers.faults import MALFORMED_KINDS, malform
 from producers.simulator import SimConfig, Simulator
 
@@ -126,29 +128,23 @@ def sim() -> Sim:
 
 
 @pytest.fixture(scope="session")
-def lake_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("s3")
-    saved = os.environ.get("ALLEYCAT_S3_ROOT")
-    os.environ["ALLEYCAT_S3_ROOT"] = str(root)
-    yield root
-    if saved is None:
-        os.environ.pop("ALLEYCAT_S3_ROOT", None)
-    else:
-        os.environ["ALLEYCAT_S3_ROOT"] = saved
+def lake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("s3")
 
 
 @pytest.fixture(scope="session")
-def raw_lake(sim: Sim, lake_root: Path) -> str:
+def raw_lake(sim: Sim, lake_root: Path) -> Lake:
     write_raw(sim, LakeLayout(LAKE_URI), lake_root)
-    return LAKE_URI
+    return Lake(LAKE_URI, lake_root)
 
 
 @pytest.fixture(scope="session")
-def hudi_lake(raw_lake: str) -> Iterator[str]:
+def hudi_lake(raw_lake: Lake) -> Iterator[Lake]:
     """The raw lake plus the three Hudi tables, built from it by the Glue job (one backfill batch)."""
-    spark = telemetry_job.local_spark_session("alleycat-sql-tests")
+    spark = session.local_spark_session("alleycat-sql-tests")
     try:
-        telemetry_job.run(spark, telemetry_job.JobConfig(lake_uri=raw_lake, mode="backfill", export_bests=False))
+        config = JobConfig(lake_uri=raw_lake.uri, local_root=raw_lake.local_root, mode="backfill", export_bests=False)
+        telemetry_job.run(spark, config)
         yield raw_lake
     finally:
         spark.stop()

@@ -7,7 +7,7 @@ import re
 import sqlglot
 from sqlglot import exp
 
-from alleycat.domain.lake_schema import RAW_COLUMNS, RAW_PARTITIONS
+from alleycat.lake.schema import RAW_COLUMNS, RAW_PARTITIONS
 from alleycat.resources import RAW_TABLE
 from alleycat.sql_engine.ddl import DDL_DIR, DEFAULT_LAKE, render_all
 

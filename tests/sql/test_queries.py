@@ -14,9 +14,8 @@ import hudi
 import pyarrow as pa
 import pytest
 
-from alleycat import lake
 from alleycat.domain.scoring import RacerScore, score_races, winners
-from alleycat.resources import LakeLayout
+from alleycat.lake.location import Lake
 from alleycat.sql_engine.local import LocalEngine
 from alleycat.sql_engine.params import Query, substitute
 from tests.sql.conftest import Sim, race_day
@@ -25,10 +24,10 @@ QUERIES = Path(__file__).resolve().parents[2] / "sql" / "queries"
 pytestmark = pytest.mark.spark  # the Hudi tables come from the Spark-built fixture
 
 
-def run(lake_uri: str, name: str, **values: Any) -> list[dict[str, Any]]:
+def run(lake: Lake, name: str, **values: Any) -> list[dict[str, Any]]:
     query = Query.from_file(QUERIES / f"{name}.sql")
     sql = substitute(query, {k: str(v) for k, v in values.items()})
-    return LocalEngine(lake_uri).run(sql).to_pylist()
+    return LocalEngine(lake).run(sql).to_pylist()
 
 
 def utc(ms: int) -> dt.datetime:
@@ -42,7 +41,7 @@ def test_every_query_declares_what_it_answers() -> None:
         assert Query.from_file(path).description, f"{path.name} has no header comment"
 
 
-def test_race_podium(hudi_lake: str, sim: Sim) -> None:
+def test_race_podium(hudi_lake: Lake, sim: Sim) -> None:
     races = score_races(sim.events)
     assert len(races) == 6 and len({key.race_id for key in races}) == 3  # two classes in each of three slots
     for key, race in races.items():
@@ -53,7 +52,7 @@ def test_race_podium(hudi_lake: str, sim: Sim) -> None:
         assert [(r["racer_id"], r["name"], r["total_output"], r["avg_output"]) for r in rows] == expected
 
 
-def test_class_top10(hudi_lake: str, sim: Sim) -> None:
+def test_class_top10(hudi_lake: Lake, sim: Sim) -> None:
     races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     for class_id in (1, 2):
         best: dict[int, tuple[RacerScore, int]] = {}
@@ -69,7 +68,7 @@ def test_class_top10(hudi_lake: str, sim: Sim) -> None:
         assert [(r["place"], r["racer_id"], r["race_id"], r["total_output"]) for r in rows] == expected
 
 
-def test_racer_progression(hudi_lake: str, sim: Sim) -> None:
+def test_racer_progression(hudi_lake: Lake, sim: Sim) -> None:
     races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     racer_id = races[0].standings()[-1].racer_id
     expected, best, previous = [], 0, None
@@ -115,7 +114,7 @@ def nearest_rank(values: list[float], q: float) -> float:
     return ordered[max(math.ceil(len(ordered) * q), 1) - 1]
 
 
-def test_class_distributions(hudi_lake: str, sim: Sim) -> None:
+def test_class_distributions(hudi_lake: Lake, sim: Sim) -> None:
     day = race_day(sim.events[-1].race_id)
     points: dict[int, list] = defaultdict(list)
     for ev in winners(sim.events).values():
@@ -131,7 +130,7 @@ def test_class_distributions(hudi_lake: str, sim: Sim) -> None:
             assert row[f"resistance_p{q}"] == nearest_rank([e.resistance for e in evs], q / 100)
 
 
-def test_power_curve_vs_best(hudi_lake: str, sim: Sim) -> None:
+def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim) -> None:
     points = winners(sim.events).values()
     bests: dict[tuple[int, int, int], int] = {}
     for ev in points:
@@ -151,7 +150,7 @@ def test_power_curve_vs_best(hudi_lake: str, sim: Sim) -> None:
     assert any(not r["at_best"] for r in rows) and any(r["at_best"] for r in rows)
 
 
-def test_race_summary(hudi_lake: str, sim: Sim) -> None:
+def test_race_summary(hudi_lake: Lake, sim: Sim) -> None:
     day = race_day(sim.events[0].race_id)
     expected = []
     for key, race in sorted(score_races(sim.events).items()):
@@ -187,7 +186,7 @@ def test_race_summary(hudi_lake: str, sim: Sim) -> None:
     assert len({r[0] for r in got}) < len(got)  # a slot of that day has races of several classes
 
 
-def test_data_quality_hourly(hudi_lake: str, sim: Sim) -> None:
+def test_data_quality_hourly(hudi_lake: Lake, sim: Sim) -> None:
     day = utc(max(d.arrival_ms for d in sim.deliveries)).date()
     first: dict[tuple[int, int, int], tuple[int, str]] = {}
     for d in sim.deliveries:
@@ -230,14 +229,14 @@ def test_data_quality_hourly(hudi_lake: str, sim: Sim) -> None:
     assert sum(r["malformed"] for r in rows) > 0
 
 
-def test_freshness(hudi_lake: str, sim: Sim) -> None:
+def test_freshness(hudi_lake: Lake, sim: Sim) -> None:
     before = time.time()
     rows = {r["stage"]: r for r in run(hudi_lake, "freshness")}
     after = time.time()
     assert rows["raw_telemetry"]["newest_ms"] == max(d.arrival_ms for d in sim.deliveries)
     assert rows["raw_telemetry"]["last_commit"] is None
     for stage, column in (("telemetry", "device_timestamp"), ("race_results", "updated_at")):
-        table = hudi.HudiTableBuilder.from_base_uri(lake.resolve(LakeLayout(hudi_lake).hudi_table(stage))).build()
+        table = hudi.HudiTableBuilder.from_base_uri(hudi_lake.resolve(hudi_lake.layout.hudi_table(stage))).build()
         newest = pa.Table.from_batches(table.read())[column].to_pylist()
         assert rows[stage]["newest_ms"] == max(newest)
         assert rows[stage]["last_commit"] == table.get_timeline().get_latest_commit_timestamp()

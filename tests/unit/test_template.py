@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from alleycat.domain.lake_schema import RAW_PARTITIONS, glue_columns
+from alleycat.lake.layout import LakeLayout
+from alleycat.lake.schema import RAW_PARTITIONS, glue_columns
 from alleycat.resources import (
     FIREHOSE_BUFFER_SECONDS,
     GLUE_DATABASE,
@@ -22,7 +23,6 @@ from alleycat.resources import (
     RAW_TABLE,
     STREAM_RETENTION_HOURS,
     TTL_ATTRIBUTE,
-    LakeLayout,
     table_definition,
 )
 from infra.aws import build_template as bt

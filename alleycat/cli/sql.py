@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from alleycat.sql_engine import SqlError, athena, output, params
 from alleycat.sql_engine.local import LocalEngine
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sql",
         help="run Athena SQL locally (DuckDB over the lake) or on Athena",
@@ -26,23 +27,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the statement and print its result. A query that cannot run is a ``SqlError`` (the
+    reason in its message), and so is a query file or a lake file that cannot be read."""
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
         query = params.Query.from_text(text)
         values = params.parse_assignments(args.param)
         if args.engine == "athena":
             sql, ordered = params.positional(query, values)
-            result = athena.run(sql, ordered, athena.AthenaSettings.from_env())
+            where = athena.AthenaSettings(workgroup=settings.athena_workgroup, output_location=settings.athena_output)
+            result = athena.run(sql, ordered, where)
         else:
-            engine = LocalEngine(Settings.from_env().lake_uri)
+            engine = LocalEngine(Lake(settings.lake_uri, settings.local_s3_root))
             sql = params.substitute(query, values)
             if args.show_sql:
                 print(engine.translate(sql))
                 return 0
             result = engine.run(sql)
-    except (SqlError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:
+        raise SqlError(str(exc)) from exc
     print(output.render(result, args.format))
     return 0

@@ -1,18 +1,19 @@
 """The lake's tables as a catalog: one definition for the Glue job, the AWS Glue Data Catalog and
 the local SQL engine.
 
-``tables(lake_uri)`` returns every table of the lake (the raw landing zone and the three Hudi
+``tables(lake)`` returns every table of the lake (the raw landing zone and the three Hudi
 tables) with its location, format, columns, partition keys, record key and ordering field. The
-Glue job writes exactly these columns (``glue_jobs.telemetry_job`` selects them from here); in
+Glue job writes exactly these columns (``glue_jobs.transforms`` selects them from here); in
 AWS its Hive sync registers the Hudi tables in the Glue Data Catalog, and locally the SQL engine
-registers them from this module instead::
+registers them from this module instead (it also renders ``sql/ddl`` from them)::
 
-    from glue_jobs.catalog import tables
-    for table in tables(settings.lake_uri):
+    from alleycat.lake.catalog import tables
+    for table in tables(Lake(settings.lake_uri, settings.local_s3_root)):
         table.name, table.format, table.path, table.columns, table.partition_keys
 
-Types are Glue/Athena (Hive) type names, which Spark SQL and DuckDB also accept. ``path`` is where
-engines open the table (a local directory when ``ALLEYCAT_S3_ROOT`` is set, see ``alleycat.lake``).
+Types are Glue/Athena (Hive) type names, which Spark SQL and DuckDB also accept. ``location`` is
+the table's ``s3://`` URI, ``path`` where engines open it (a local directory when the lake has a
+local root, see ``alleycat.lake.location``).
 
 Hudi tables carry Hudi's meta columns (``_hoodie_commit_time``, ...) in front of these; readers
 (Athena, hudi-rs) return the latest committed version of every record (snapshot query).
@@ -23,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from alleycat import lake
-from alleycat.domain.lake_schema import RAW_COLUMNS, RAW_PARTITIONS
-from alleycat.resources import GLUE_DATABASE, RAW_TABLE, LakeLayout
+from alleycat.lake.location import Lake
+from alleycat.lake.schema import RAW_COLUMNS, RAW_PARTITIONS
+from alleycat.resources import GLUE_DATABASE, RAW_TABLE
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,13 @@ class CatalogTable:
     name: str
     database: str
     location: str  # s3:// URI
+    path: str  # where engines open it: a local directory on the local stack, else ``location``
     format: Literal["hudi", "parquet"]
     columns: tuple[Column, ...]  # the columns in file order, partition columns included
     partition_keys: tuple[str, ...]
     record_key: tuple[str, ...] = ()  # Hudi: one row per value of these columns
     ordering_field: str | None = None  # Hudi: of two rows for a key, the larger value is kept
     description: str = ""
-
-    @property
-    def path(self) -> str:
-        """Where engines open the table: a local directory on the local stack, else ``location``."""
-        return lake.resolve(self.location)
 
     @property
     def column_names(self) -> list[str]:
@@ -106,14 +103,15 @@ RACER_BESTS_COLUMNS = (
 )
 
 
-def tables(lake_uri: str) -> list[CatalogTable]:
-    """Every table of the lake under ``lake_uri`` (s3://bucket[/prefix])."""
-    layout = LakeLayout(lake_uri)
+def tables(lake: Lake) -> list[CatalogTable]:
+    """Every table of ``lake``."""
+    layout = lake.layout
     return [
         CatalogTable(
             name=RAW_TABLE,
             database=GLUE_DATABASE,
             location=layout.raw,
+            path=lake.resolve(layout.raw),
             format="parquet",
             columns=(
                 *(Column(name, glue, comment) for name, glue, _, comment in RAW_COLUMNS),
@@ -126,6 +124,7 @@ def tables(lake_uri: str) -> list[CatalogTable]:
             name="telemetry",
             database=GLUE_DATABASE,
             location=layout.hudi_table("telemetry"),
+            path=lake.resolve(layout.hudi_table("telemetry")),
             format="hudi",
             columns=TELEMETRY_COLUMNS,
             partition_keys=("dt", "class_id"),
@@ -137,6 +136,7 @@ def tables(lake_uri: str) -> list[CatalogTable]:
             name="race_results",
             database=GLUE_DATABASE,
             location=layout.hudi_table("race_results"),
+            path=lake.resolve(layout.hudi_table("race_results")),
             format="hudi",
             columns=RACE_RESULTS_COLUMNS,
             partition_keys=("dt", "class_id"),
@@ -148,6 +148,7 @@ def tables(lake_uri: str) -> list[CatalogTable]:
             name="racer_bests",
             database=GLUE_DATABASE,
             location=layout.hudi_table("racer_bests"),
+            path=lake.resolve(layout.hudi_table("racer_bests")),
             format="hudi",
             columns=RACER_BESTS_COLUMNS,
             partition_keys=("class_id",),
@@ -158,9 +159,9 @@ def tables(lake_uri: str) -> list[CatalogTable]:
     ]
 
 
-def table(lake_uri: str, name: str) -> CatalogTable:
+def table(lake: Lake, name: str) -> CatalogTable:
     """One table by name (``raw_telemetry``, ``telemetry``, ``race_results``, ``racer_bests``)."""
-    for candidate in tables(lake_uri):
+    for candidate in tables(lake):
         if candidate.name == name:
             return candidate
     raise KeyError(f"no lake table named {name!r}")
