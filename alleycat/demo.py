@@ -26,12 +26,13 @@ from alleycat import settings as env
 from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.errors import AlleycatError, TimedOut
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
 from alleycat.sql_engine.local import LocalEngine
 from consumers import cli as leaderboards
-from infra.local import lake_cli, stack
+from infra.local import lake_contents, stack
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
 from producers.run import RunSummary, run_simulation, summary_text
@@ -161,15 +162,15 @@ def show_lake(settings: Settings, races: list[RaceKey]) -> None:
     def landed() -> tuple[bool, str]:
         complete = 0
         for race in races:
-            _, rows = lake_cli.top_of_race(settings, race.race_id, race.class_id, n=RACERS_PER_CLASS)
+            _, rows = lake_contents.top_of_race(settings, race.race_id, race.class_id, n=RACERS_PER_CLASS)
             complete += len(rows) == RACERS_PER_CLASS and all(r["finished"] for r in rows)
         return complete == len(races), f"{complete}/{len(races)} races complete in race_results"
 
     _wait("waiting for the Hudi tables", landed, timeout_s=420)
     counts = Table("table", "rows", title="Hudi tables (read with hudi-rs)")
-    for name, rows in lake_cli.row_counts(settings).items():
+    for name, rows in lake_contents.row_counts(settings).items():
         counts.add_row(name, f"{rows:,}")
-    _, top = lake_cli.top_of_race(settings, first.race_id, first.class_id, n=3)
+    _, top = lake_contents.top_of_race(settings, first.race_id, first.class_id, n=3)
     podium = Table("rank", "racerId", "name", "totalOutput", "seconds",
                    title=f"race_results: top 3 of race {first.race_id} class {first.class_id}")  # fmt: skip
     for r in top:
@@ -185,7 +186,7 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
     console.print(f"GET {url}")
     with urllib.request.urlopen(url, timeout=10) as answer:
         console.print_json(answer.read().decode())
-    engine = LocalEngine(settings.lake_uri)
+    engine = LocalEngine(Lake(settings.lake_uri, settings.local_s3_root or settings.s3_root))  # the stack's lake
     for name, values in (
         ("race_podium", {"race_id": str(race.race_id), "class_id": str(race.class_id)}),
         ("class_top10", {"class_id": str(race.class_id)}),

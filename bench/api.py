@@ -24,9 +24,9 @@ from alleycat.adapters import aws
 from alleycat.domain.events import MAX_RACER_ID
 from alleycat.domain.scoring import RacerScore
 from consumers import dynamo
-from consumers.api.cli import api_spec
 from infra.local import stack as local_stack
 from infra.local.processes import ProcessTable
+from infra.local.workers import api_spec
 
 RATE = 200  # requests per second
 SECONDS = 10

@@ -14,6 +14,7 @@ import pytest
 from alleycat.adapters import aws
 from alleycat.settings import Settings
 from infra.local import stack as local_stack
+from infra.local.environment import stack_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,11 +49,14 @@ def own_stream(stack: Settings, tmp_path: Path) -> Iterator[Settings]:
     directory) of this test's own, so other tests' records and checkpoints never mix in. Exported to
     the environment, where the simulator, the workers and the lake code find them."""
     tag = uuid.uuid4().hex[:8]
-    settings = replace(stack, home=tmp_path / "home", stream=f"own-{tag}", lake_uri=f"s3://lake-{tag}", shards=2)
+    home = tmp_path / "home"
+    settings = replace(
+        stack, home=home, local_s3_root=home / "s3", stream=f"own-{tag}", lake_uri=f"s3://lake-{tag}", shards=2
+    )
     kinesis = aws.client("kinesis", settings.region)
     kinesis.create_stream(StreamName=settings.stream, ShardCount=settings.shards)
     local_stack.wait_stream_active(kinesis, settings.stream)
-    env = local_stack.env_vars(settings)
+    env = stack_env(settings)
     saved = {k: os.environ[k] for k in env if k in os.environ}
     os.environ.update(env)
     try:

@@ -20,13 +20,13 @@ from alleycat.settings import Settings
 # TRANSITION (lead): module path -> registers its subcommands. Each area moves its cli module to
 # alleycat/cli/<name>.py and updates its line here; at the end this becomes plain imports.
 COMMAND_MODULES = [
-    "infra.local.cli",
-    "alleycat.sql_engine.cli",
+    "alleycat.cli.stack",
+    "alleycat.cli.sql",
     "alleycat.cli.simulate",
-    "infra.local.esm.cli",
+    "alleycat.cli.consume",
     "consumers.cli",
     "alleycat.cli.api",
-    "infra.local.lake_cli",
+    "alleycat.cli.lake",
 ]
 
 

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from alleycat.errors import StackError
 
-__all__ = ["ProcessSpec", "ProcessTable", "StackError", "free_port", "port_open"]
-
 
 @dataclass(frozen=True)
 class ProcessSpec:

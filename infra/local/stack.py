@@ -5,8 +5,9 @@
 * S3 -> the directory ``<home>/s3``: ``s3://bucket/prefix`` is ``<home>/s3/bucket/prefix``.
 
 ``up`` starts what is not running, waits until healthy and creates the resources idempotently;
-``down`` stops only what ``up`` started; ``env_vars`` are the standard AWS settings that point every
-boto3 client at these servers.
+``up_all`` then starts the pipeline's workers (``infra.local.workers``); ``down`` stops only what
+``up`` started. ``infra.local.environment`` is the environment that points every boto3 client at
+these servers.
 """
 
 from __future__ import annotations
@@ -15,56 +16,48 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from alleycat import settings as variables
+from alleycat.adapters import kinesis as kinesis_shards
+from alleycat.errors import StackError
 from alleycat.resources import TTL_ATTRIBUTE, table_definition
 from alleycat.settings import Settings
-from infra.local.processes import ProcessSpec, ProcessTable, StackError, free_port, port_open
+from infra.local.environment import DUMMY_CREDENTIALS, stack_env
+from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
+from infra.local.workers import workers
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kinesis import KinesisClient
 
 log = logging.getLogger("alleycat.stack")
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_DIR = REPO / "infra" / "local"
 JAR_DIR = REPO / "build" / "jars"
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "alleycatlocal", "AWS_SECRET_ACCESS_KEY": "alleycatlocal"}
 _FAST = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5)
 
 
-def env_vars(settings: Settings) -> dict[str, str]:
-    """The environment that points all project code (and the AWS CLI) at the local stack."""
-    return {
-        "AWS_ENDPOINT_URL_KINESIS": settings.kinesis_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": settings.dynamodb_url,
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": settings.dynamodb_url,
-        "AWS_REGION": settings.region,
-        "AWS_DEFAULT_REGION": settings.region,  # botocore reads this one; Lambda sets both
-        **DUMMY_CREDENTIALS,
-        "ALLEYCAT_HOME": str(settings.home),
-        "ALLEYCAT_STREAM": settings.stream,
-        "ALLEYCAT_TABLE": settings.table,
-        "ALLEYCAT_LAKE_URI": settings.lake_uri,
-        "ALLEYCAT_S3_ROOT": str(settings.s3_root),
-        "ALLEYCAT_API_URL": settings.api_url,
-        "ALLEYCAT_LIVE_URL": f"{settings.api_url}/internal/live",  # where the Publisher posts live updates
-    }
-
-
 def private_settings(home: Path, **overrides: str) -> Settings:
-    """Settings of a private stack (tests, benchmarks): its own home and free ports, so it never
-    meets the developer's stack. Exports them to this process's environment, where the stack's
-    workers and subprocesses inherit them. ``overrides``: other ALLEYCAT_* variables."""
+    """Settings of a private stack (tests, benchmarks): its own home, lake root and free ports, so it
+    never meets the developer's stack. ``overrides``: other ALLEYCAT_* variables.
+
+    Unlike the rest of the stack this writes to ``os.environ``, on purpose: the tests and benchmarks
+    it serves run the CLI and the stack's workers as subprocesses, which inherit this environment
+    and so build the same settings."""
     os.environ.update(
         {
-            "ALLEYCAT_HOME": str(home),
-            "ALLEYCAT_KINESIS_PORT": str(free_port()),
-            "ALLEYCAT_DYNAMODB_PORT": str(free_port()),
-            "ALLEYCAT_API_PORT": str(free_port()),
+            variables.HOME: str(home),
+            variables.S3_ROOT: str(home / "s3"),
+            variables.KINESIS_PORT: str(free_port()),
+            variables.DYNAMODB_PORT: str(free_port()),
+            variables.API_PORT: str(free_port()),
             **overrides,
         }
     )
@@ -72,14 +65,25 @@ def private_settings(home: Path, **overrides: str) -> Settings:
 
 
 def apply_env(settings: Settings) -> None:
-    """Point this process's boto3 clients at the local stack."""
-    os.environ.update(env_vars(settings))
+    """Point this process's boto3 clients (and the subprocesses it starts) at the local stack."""
+    os.environ.update(stack_env(settings))
 
 
-def _client(service: str, url: str, settings: Settings) -> Any:
+def _kinesis(settings: Settings) -> KinesisClient:
     return boto3.client(
-        service,
-        endpoint_url=url,
+        "kinesis",
+        endpoint_url=settings.kinesis_url,
+        region_name=settings.region,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=_FAST,
+    )
+
+
+def _dynamodb(settings: Settings) -> DynamoDBClient:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=settings.dynamodb_url,
         region_name=settings.region,
         aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -95,57 +99,44 @@ def _answers(call: Any) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Server:
-    """A server of the stack and how to tell it is healthy."""
-
-    spec: ProcessSpec
-    service: str
-
-
-def servers(settings: Settings) -> list[Server]:
-    kinesis = _client("kinesis", settings.kinesis_url, settings)
-    dynamodb = _client("dynamodb", settings.dynamodb_url, settings)
+def servers(settings: Settings) -> list[ProcessSpec]:
+    """The stack's servers, Kinesis first: each healthy when it answers a list call."""
+    kinesis = _kinesis(settings)
+    dynamodb = _dynamodb(settings)
     java_lib = JAR_DIR / "dynamodb"
     return [
-        Server(
-            ProcessSpec(
-                name="kinesis",
-                argv=[
-                    _need("node", "Node.js 18+ (apt-get install nodejs)"),
-                    str(NODE_DIR / "kinesalite.js"),
-                    "--port",
-                    str(settings.kinesis_port),
-                    "--path",
-                    str(settings.home / "kinesis"),
-                ],
-                port=settings.kinesis_port,
-                healthy=lambda: _answers(lambda: kinesis.list_streams(Limit=1)),
-                cwd=NODE_DIR,
-            ),
-            "kinesis",
+        ProcessSpec(
+            name="kinesis",
+            argv=[
+                _need("node", "Node.js 18+ (apt-get install nodejs)"),
+                str(NODE_DIR / "kinesalite.js"),
+                "--port",
+                str(settings.kinesis_port),
+                "--path",
+                str(settings.home / "kinesis"),
+            ],
+            port=settings.kinesis_port,
+            healthy=lambda: _answers(lambda: kinesis.list_streams(Limit=1)),
+            cwd=NODE_DIR,
         ),
-        Server(
-            ProcessSpec(
-                name="dynamodb",
-                argv=[
-                    _need("java", "Java 17 (apt-get install openjdk-17-jre-headless)"),
-                    "-Xmx1g",
-                    f"-Djava.library.path={java_lib}",
-                    "-cp",
-                    f"{java_lib}/*",
-                    "software.amazon.dynamodb.services.local.main.ServerRunner",
-                    "-port",
-                    str(settings.dynamodb_port),
-                    "-dbPath",
-                    str(settings.home / "dynamodb"),
-                    "-sharedDb",
-                    "-disableTelemetry",
-                ],
-                port=settings.dynamodb_port,
-                healthy=lambda: _answers(lambda: dynamodb.list_tables(Limit=1)),
-            ),
-            "dynamodb",
+        ProcessSpec(
+            name="dynamodb",
+            argv=[
+                _need("java", "Java 17 (apt-get install openjdk-17-jre-headless)"),
+                "-Xmx1g",
+                f"-Djava.library.path={java_lib}",
+                "-cp",
+                f"{java_lib}/*",
+                "software.amazon.dynamodb.services.local.main.ServerRunner",
+                "-port",
+                str(settings.dynamodb_port),
+                "-dbPath",
+                str(settings.home / "dynamodb"),
+                "-sharedDb",
+                "-disableTelemetry",
+            ],
+            port=settings.dynamodb_port,
+            healthy=lambda: _answers(lambda: dynamodb.list_tables(Limit=1)),
         ),
     ]
 
@@ -164,19 +155,9 @@ def _check_installed() -> None:
         raise StackError("DynamoDB Local is not installed: run `make setup` (Maven copies it to build/jars)")
 
 
-def workers(settings: Settings, lake: bool = True) -> list[ProcessSpec]:
-    """The pipeline's own processes, started after the servers: the leaderboard API, the event
-    source mappings (Lambda handlers) and, unless ``lake`` is False, the Firehose + Glue job."""
-    from consumers.api.cli import api_spec
-    from infra.local.esm import consumer_spec
-    from infra.local.lake_cli import process_spec as lake_spec
-
-    specs = [api_spec(settings), consumer_spec(settings)]
-    return [*specs, lake_spec(settings)] if lake else specs
-
-
 def up_all(settings: Settings, lake: bool = True) -> None:
-    """``alleycat up``: the servers and resources, then the workers. Idempotent."""
+    """``alleycat up``: the servers and resources, then the workers (without the lake when ``lake``
+    is False). Idempotent."""
     up(settings)
     table = ProcessTable(settings.home)
     for spec in workers(settings, lake):
@@ -190,28 +171,28 @@ def up(settings: Settings) -> None:
     for sub in ("kinesis", "dynamodb"):
         (settings.home / sub).mkdir(parents=True, exist_ok=True)
     table = ProcessTable(settings.home)
-    for server in servers(settings):
-        pid = table.start(server.spec)
-        log.info("server up", extra={"component": server.spec.name, "pid": pid, "port": server.spec.port})
+    for spec in servers(settings):
+        pid = table.start(spec)
+        log.info("server up", extra={"component": spec.name, "pid": pid, "port": spec.port})
     create_resources(settings)
 
 
 def down(settings: Settings) -> list[str]:
     """Stop the processes ``up`` started; data stays. Returns the names stopped."""
     table = ProcessTable(settings.home)
-    names = [w.name for w in workers(settings)] + [s.spec.name for s in servers(settings)]
+    names = [w.name for w in workers(settings)] + [s.name for s in servers(settings)]
     return [name for name in names if table.stop(name)]
 
 
 def create_resources(settings: Settings) -> None:
-    kinesis = _client("kinesis", settings.kinesis_url, settings)
+    kinesis = _kinesis(settings)
     try:
         kinesis.describe_stream_summary(StreamName=settings.stream)
     except kinesis.exceptions.ResourceNotFoundException:
         kinesis.create_stream(StreamName=settings.stream, ShardCount=settings.shards)
     wait_stream_active(kinesis, settings.stream)
 
-    dynamodb = _client("dynamodb", settings.dynamodb_url, settings)
+    dynamodb = _dynamodb(settings)
     try:
         dynamodb.describe_table(TableName=settings.table)
     except dynamodb.exceptions.ResourceNotFoundException:
@@ -226,7 +207,7 @@ def create_resources(settings: Settings) -> None:
     settings.dead_letter_dir.mkdir(parents=True, exist_ok=True)
 
 
-def wait_stream_active(kinesis: Any, stream: str, timeout_s: float = 30) -> None:
+def wait_stream_active(kinesis: KinesisClient, stream: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         status = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"]
@@ -237,10 +218,10 @@ def wait_stream_active(kinesis: Any, stream: str, timeout_s: float = 30) -> None
 
 
 def status(settings: Settings) -> dict[str, Any]:
-    """Each component (pid, port, health) and the stream's shards."""
+    """Each component (pid, port, health), servers first, and the stream's shards."""
     table = ProcessTable(settings.home)
     components = []
-    for spec in [s.spec for s in servers(settings)] + workers(settings):
+    for spec in servers(settings) + workers(settings):
         pid = table.pid(spec.name)
         reachable = port_open(spec.port) if spec.port is not None else pid is not None
         components.append(
@@ -254,9 +235,8 @@ def status(settings: Settings) -> dict[str, Any]:
         )
     shards: list[dict[str, Any]] = []
     if components[0]["healthy"]:
-        kinesis = _client("kinesis", settings.kinesis_url, settings)
         try:
-            for shard in kinesis.list_shards(StreamName=settings.stream)["Shards"]:
+            for shard in kinesis_shards.iter_shards(_kinesis(settings), settings.stream):
                 shards.append(
                     {
                         "shardId": shard["ShardId"],

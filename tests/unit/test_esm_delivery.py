@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 import pytest
 
@@ -26,7 +26,7 @@ def policy(retries: int = 2, age: int = -1, bisect: bool = True, report: bool = 
 class Recorder:
     """A function that fails on some sequence numbers, and the discarded batches."""
 
-    def __init__(self, poison: set[str] = frozenset(), partial: set[str] = frozenset()) -> None:
+    def __init__(self, poison: Set[str] = frozenset(), partial: Set[str] = frozenset()) -> None:
         self.poison = poison
         self.partial = partial
         self.calls: list[list[str]] = []

@@ -47,7 +47,7 @@ def window_invoker(fn: Any, checkpoints: list[str], window_s: int = 5, batch: in
 
 
 def test_state_is_passed_between_invocations_and_the_final_invoke_has_no_records() -> None:
-    fn, cps = Counting(), []
+    fn, cps = Counting(), list[str]()
     inv = window_invoker(fn, cps, batch=2)
     assert inv.process([rec(1, T0 + 0.1), rec(2, T0 + 1), rec(3, T0 + 2)])
     assert [len(e["Records"]) for e in fn.events] == [2, 1]
@@ -63,7 +63,7 @@ def test_state_is_passed_between_invocations_and_the_final_invoke_has_no_records
 
 
 def test_a_record_of_the_next_window_closes_the_current_one_first() -> None:
-    fn, cps = Counting(), []
+    fn, cps = Counting(), list[str]()
     inv = window_invoker(fn, cps)
     assert inv.process([rec(1, T0 + 1), rec(2, T0 + 4.99), rec(3, T0 + 5.0), rec(4, T0 + 12)])
     kinds = [(len(e["Records"]), e["isFinalInvokeForWindow"], e["window"]["start"]) for e in fn.events]
@@ -79,7 +79,7 @@ def test_a_record_of_the_next_window_closes_the_current_one_first() -> None:
 
 
 def test_a_failed_final_invoke_is_retried_until_it_succeeds() -> None:
-    fn, cps = Counting(fail_finals=3), []
+    fn, cps = Counting(fail_finals=3), list[str]()
     inv = window_invoker(fn, cps)
     assert inv.process([rec(1, T0)]) and inv.close()
     assert sum(e["isFinalInvokeForWindow"] for e in fn.events) == 4
@@ -147,7 +147,8 @@ def test_checkpoints_persist_and_resume(tmp_path) -> None:
     again = CheckpointStore(tmp_path, "Aggregator")  # a restarted process
     assert again.load("shardId-0") == Checkpoint("42", False, 123.0)
     again.finish("shardId-0")
-    assert again.load("shardId-0").finished
+    finished = again.load("shardId-0")
+    assert finished is not None and finished.finished
     assert [p.name for p in (tmp_path / "esm" / "Aggregator").iterdir()] == ["shardId-0.json"]  # no temp files left
 
 

@@ -9,9 +9,10 @@ import logging
 import uuid
 
 from alleycat.domain.events import Telemetry, output_of
-from alleycat.domain.lake_schema import RAW_SCHEMA
+from alleycat.lake.schema import RAW_SCHEMA
 from consumers.firehose_transform import handler
-from infra.local.firehose import Arns, KinesisRecord, event_of
+from infra.local.firehose.invocation import Arns, event_of
+from infra.local.firehose.records import KinesisRecord
 
 ARNS = Arns("arn:aws:kinesis:us-east-1:000000000000:stream/s", "arn:aws:firehose:x", "arn:aws:lambda:x", "us-east-1")
 

@@ -17,10 +17,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from alleycat.domain.events import Telemetry
-from alleycat.domain.lake_schema import RAW_SCHEMA
+from alleycat.lake.schema import RAW_SCHEMA
+from alleycat.support.files import atomic_write
 from consumers.firehose_transform import handler as real_transform
-from infra.local import firehose
-from infra.local.firehose import Arns, KinesisRecord, atomic_write, convert, invocations, invoke, object_name
+from infra.local.firehose.converter import convert
+from infra.local.firehose.invocation import Arns, invocations, invoke
+from infra.local.firehose.objects import object_name, write_parquet
+from infra.local.firehose.records import KinesisRecord, Transformed
 
 ARNS = Arns(
     "arn:aws:kinesis:us-east-1:000000000000:stream/s",
@@ -188,7 +191,7 @@ def test_conversion_to_parquet_keeps_raw_schema_types(tmp_path: Path) -> None:
     rows, failed = convert(outcome.transformed)
     assert not failed and list(rows) == [("2021-05-12", "12")]
     path = tmp_path / "x.parquet"
-    firehose.write_parquet(rows[("2021-05-12", "12")], path)
+    write_parquet(rows[("2021-05-12", "12")], path)
     table = pq.read_table(path)
     assert table.schema.equals(RAW_SCHEMA)
     assert table.schema.field("racer_id").type == pa.int32() and table.schema.field("output").type == pa.float64()
@@ -211,7 +214,7 @@ def test_rows_that_do_not_fit_the_schema_fail_conversion(change, reason) -> None
     good = invoke(real_transform, records(1), ARNS).transformed[0]
     row = json.loads(good.data)
     change(row)
-    bad = firehose.Transformed(good.record, json.dumps(row).encode(), good.partition)
+    bad = Transformed(good.record, json.dumps(row).encode(), good.partition)
     rows, failed = convert([bad])
     assert not rows
     assert failed[0].error_code == "DataFormatConversion.InvalidRecord" and reason in failed[0].error_message

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.processes import ProcessSpec, ProcessTable, StackError, free_port, port_open
+from alleycat.errors import StackError
+from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
 
 
 def _sleeper(name: str, healthy=lambda: True, seconds: int = 30) -> ProcessSpec:

@@ -8,9 +8,10 @@ shard is drained, and when the mapping first read the shard (to resume a LATEST 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from alleycat.support.files import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,7 @@ class CheckpointStore:
         return Checkpoint(doc.get("sequence_number"), bool(doc.get("finished")), doc.get("started_at"))
 
     def save(self, shard_id: str, checkpoint: Checkpoint) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        path = self._path(shard_id)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "w") as fh:
-            json.dump(asdict(checkpoint), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_text(self._path(shard_id), json.dumps(asdict(checkpoint)), fsync=True)
 
     def advance(self, shard_id: str, sequence_number: str) -> None:
         current = self.load(shard_id) or Checkpoint()

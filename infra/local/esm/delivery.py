@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alleycat.support.files import atomic_write_text
 from infra.local.esm.shapes import StreamRecord, function_arn
 
 log = logging.getLogger("alleycat.esm")
@@ -152,7 +153,7 @@ class OnFailureDestination:
         self.stream_arn = stream_arn
         self.shard_id = shard_id
 
-    def record(self, batch: Sequence[StreamRecord], condition: str, attempts: int, error: str | None) -> dict:
+    def record(self, batch: Sequence[StreamRecord], condition: str, attempts: int, error: str | None) -> dict[str, Any]:
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if error is not None:
             response["functionError"] = "Unhandled"
@@ -179,11 +180,8 @@ class OnFailureDestination:
 
     def __call__(self, batch: Sequence[StreamRecord], condition: str, attempts: int, error: str | None) -> None:
         doc = self.record(batch, condition, attempts, error)
-        self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{self.shard_id}-{batch[0].sequence_number}-{doc['requestContext']['requestId'][:8]}.json"
-        tmp = self.directory / f".{name}.tmp"
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(self.directory / name)
+        atomic_write_text(self.directory / name, json.dumps(doc, indent=2))
         log.error(
             "records given up",
             extra={

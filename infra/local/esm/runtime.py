@@ -23,7 +23,7 @@ from infra.local.esm.delivery import OnFailureDestination, Policy
 from infra.local.esm.function import Function
 from infra.local.esm.invokers import LaneInvoker, WindowInvoker
 from infra.local.esm.shapes import StreamRecord
-from infra.local.esm.sources import Shard, Source, source_for
+from infra.local.esm.sources import Shard, Source, ready_shards, source_for
 
 log = logging.getLogger("alleycat.esm")
 
@@ -118,7 +118,7 @@ class ShardPoller(threading.Thread):
             return
         started_at = cp.started_at or time.time()
         read_after = cp.sequence_number  # the last record read (not necessarily processed)
-        iterator: str | None = self._iterator(read_after, started_at)
+        iterator = self._iterator(read_after, started_at)
         log.info("shard poller started", extra={"mapping": self.mapping.name, "shard": shard_id, "after": read_after})
         limit = self.mapping.batch_size * self.mapping.parallelization_factor
         buffer: list[StreamRecord] = []
@@ -137,14 +137,14 @@ class ShardPoller(threading.Thread):
                     buffered_at = time.monotonic()
                 buffer.extend(read.records)
                 read_after = read.records[-1].sequence_number
-            iterator = read.next_iterator
+            closed = read.next_iterator is None  # the shard is closed and read to its end
             # a window ends on time only once the shard is read to its tip: while catching up, the
             # next window's first record closes it
             at_tip = read.behind_ms == 0 and len(read.records) < limit
             due = bool(buffer) and (
                 len(buffer) >= limit
                 or time.monotonic() - buffered_at >= self.mapping.max_batching_window_s
-                or iterator is None
+                or closed
                 or (at_tip and self.invoker.window_ended(read_started))
             )
             if due:
@@ -153,12 +153,13 @@ class ShardPoller(threading.Thread):
                 buffer = []
             if at_tip and not buffer and not self.invoker.close_if_due(read_started):
                 break
-            if iterator is None:
+            if read.next_iterator is None:
                 if not buffer and self.invoker.close():
                     self.checkpoints.finish(shard_id)
                     self.finished = True
                     log.info("shard drained", extra={"mapping": self.mapping.name, "shard": shard_id})
                 break
+            iterator = read.next_iterator
             if not read.records and read.behind_ms == 0:
                 self.stop.wait(IDLE_S)
         self.invoker.shutdown()
@@ -200,14 +201,10 @@ class MappingRunner(threading.Thread):
     def _discover(self, source: Source) -> None:
         shards = source.shards()
         listed = {s.shard_id for s in shards}
-        for shard in shards:
+        for shard in ready_shards(shards, self._finished):
             poller = self.pollers.get(shard.shard_id)
-            if poller is not None and (poller.is_alive() or poller.finished):
+            if poller is not None and poller.is_alive():
                 continue
-            if self._finished(shard.shard_id):
-                continue
-            if any(p in listed and not self._finished(p) for p in shard.parent_ids):
-                continue  # parents first
             # a child of a shard we read starts at its beginning, as Lambda does
             position = "TRIM_HORIZON" if any(p in listed for p in shard.parent_ids) else self.mapping.starting_position
             poller = ShardPoller(self.mapping, self.settings, source, self.function, shard, position, self.stop)

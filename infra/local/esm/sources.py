@@ -1,11 +1,16 @@
-"""Reading the two stream sources through boto3: Kinesis Data Streams and DynamoDB Streams."""
+"""Reading the two stream sources through boto3: Kinesis Data Streams and DynamoDB Streams.
+
+``KinesisSource`` is also the local Firehose's reader of its source stream (``get_records`` gives
+the records as GetRecords returns them); ``ready_shards`` is the order both read shards in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from alleycat.adapters import aws
+from alleycat.adapters import aws, kinesis
 from alleycat.resources import MappingDef
 from alleycat.settings import Settings
 from infra.local.esm.shapes import StreamRecord, dynamodb_record, kinesis_record
@@ -17,9 +22,26 @@ class Shard:
     parent_ids: tuple[str, ...]
 
 
+def ready_shards(shards: Iterable[Shard], finished: Callable[[str], bool]) -> list[Shard]:
+    """The shards to read now, parents before children: not ``finished``, and every parent that is
+    still listed finished (a parent trimmed away is no longer waited for)."""
+    shards = list(shards)
+    listed = {s.shard_id for s in shards}
+    return [s for s in shards if not finished(s.shard_id) and all(p not in listed or finished(p) for p in s.parent_ids)]
+
+
 @dataclass(frozen=True)
 class Read:
     records: list[StreamRecord]
+    next_iterator: str | None  # None: the shard is closed and fully read
+    behind_ms: int  # 0 when at the tip
+
+
+@dataclass(frozen=True)
+class Page:
+    """One GetRecords answer of a Kinesis shard, its records as boto3 returns them."""
+
+    records: list[dict[str, Any]]
     next_iterator: str | None  # None: the shard is closed and fully read
     behind_ms: int  # 0 when at the tip
 
@@ -43,23 +65,14 @@ class KinesisSource:
     max_records = 10_000
 
     def __init__(self, settings: Settings, function_name: str) -> None:
-        self.client = aws.client("kinesis")
+        self.client = aws.client("kinesis", settings.region)
         self.stream = settings.stream
         self.region = settings.region
         self.function_name = function_name
         self.arn = self.client.describe_stream_summary(StreamName=self.stream)["StreamDescriptionSummary"]["StreamARN"]
 
     def shards(self) -> list[Shard]:
-        out: list[Shard] = []
-        kwargs: dict[str, Any] = {"StreamName": self.stream}
-        while True:
-            page = self.client.list_shards(**kwargs)
-            for s in page["Shards"]:
-                parents = tuple(p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p)
-                out.append(Shard(s["ShardId"], parents))
-            if not page.get("NextToken"):
-                return out
-            kwargs = {"NextToken": page["NextToken"]}
+        return [Shard(s.shard_id, s.parents) for s in kinesis.list_shards(self.client, self.stream)]
 
     def iterator(self, shard_id: str, position: str, after: str | None, timestamp: float | None) -> str:
         kwargs: dict[str, Any] = {"StreamName": self.stream, "ShardId": shard_id}
@@ -71,15 +84,19 @@ class KinesisSource:
             kwargs.update(ShardIteratorType=position)
         return self.client.get_shard_iterator(**kwargs)["ShardIterator"]
 
-    def read(self, shard_id: str, iterator: str, limit: int) -> Read:
+    def get_records(self, iterator: str, limit: int) -> Page:
         page = self.client.get_records(ShardIterator=iterator, Limit=min(limit, self.max_records))
+        return Page(page["Records"], page.get("NextShardIterator"), int(page.get("MillisBehindLatest", 0)))
+
+    def read(self, shard_id: str, iterator: str, limit: int) -> Read:
+        page = self.get_records(iterator, limit)
         records = [
             kinesis_record(
                 shard_id=shard_id, stream_arn=self.arn, region=self.region, function_name=self.function_name, raw=r
             )
-            for r in page["Records"]
+            for r in page.records
         ]
-        return Read(records, page.get("NextShardIterator"), int(page.get("MillisBehindLatest", 0)))
+        return Read(records, page.next_iterator, page.behind_ms)
 
     def is_expired(self, exc: Exception) -> bool:
         return isinstance(exc, self.client.exceptions.ExpiredIteratorException)

@@ -1,25 +1,27 @@
-"""``alleycat up | down | status | env``: the local stack."""
+"""``alleycat up | down | status | env``: the local stack (``infra.local.stack``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import shlex
+from typing import Any
 
 from alleycat.settings import Settings
 from infra.local import stack
+from infra.local.environment import shell_env
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the local stack (servers, resources, API, consumers, lake); idempotent")
     p.add_argument("--no-lake", action="store_true", help="do not start the Firehose + Glue job (Spark)")
     p.add_argument("--servers-only", action="store_true", help="only Kinesis and DynamoDB, and the resources")
-    p.set_defaults(func=_up)
+    p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the processes `up` started (data stays)")
-    p.set_defaults(func=_down)
+    p.set_defaults(func=down)
     p = sub.add_parser("status", help="each component's pid, port and health, and the stream's shards")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_status)
+    p.set_defaults(func=status)
     p = sub.add_parser(
         "env",
         help='print `export` lines pointing boto3 at the local stack: eval "$(alleycat env)"',
@@ -29,11 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "ALLEYCAT_LAKE_URI and ALLEYCAT_SHARDS (4)."
         ),
     )
-    p.set_defaults(func=_env)
+    p.set_defaults(func=env)
 
 
-def _up(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"starting the local stack in {settings.home} ...", flush=True)
     if args.servers_only:
         stack.up(settings)
@@ -44,14 +45,15 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _down(args: argparse.Namespace) -> int:
-    stopped = stack.down(Settings.from_env())
+def down(args: argparse.Namespace, settings: Settings) -> int:
+    stopped = stack.down(settings)
     print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    report = stack.status(Settings.from_env())
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the servers and every started worker are healthy, else 1."""
+    report = stack.status(settings)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -61,13 +63,13 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if servers_ok and started_ok else 1
 
 
-def _env(args: argparse.Namespace) -> int:
-    for name, value in stack.env_vars(Settings.from_env()).items():
+def env(args: argparse.Namespace, settings: Settings) -> int:
+    for name, value in shell_env(settings).items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
-def _print_status(report: dict) -> None:
+def _print_status(report: dict[str, Any]) -> None:
     print(f"home: {report['home']}")
     for c in report["components"]:
         state = "healthy" if c["healthy"] else ("running, not answering" if c["pid"] else "stopped")

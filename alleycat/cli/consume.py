@@ -1,4 +1,4 @@
-"""``alleycat consume``: run the event source mappings until interrupted."""
+"""``alleycat consume``: run the event source mappings (``infra.local.esm``) until interrupted."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alleycat.settings import Settings
 from infra.local.esm import runtime
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "consume",
         help="run the Lambda handlers on the stream sources (Kinesis, DynamoDB Streams) until interrupted",
@@ -26,10 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="run only this mapping (repeatable; default: all)",
     )
-    p.set_defaults(func=_consume)
+    p.set_defaults(func=consume)
 
 
-def _consume(args: argparse.Namespace) -> int:
+def consume(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -37,5 +37,5 @@ def _consume(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    runtime.run(Settings.from_env(), args.mapping, stop)
+    runtime.run(settings, args.mapping, stop)
     return 0

@@ -1,0 +1,61 @@
+"""The environment of a local stack process: where its AWS SDK calls go, and its ALLEYCAT_* settings.
+
+Endpoints are boto3's own standard variables (``AWS_ENDPOINT_URL_<SERVICE>``), so project code has
+no idea whether it talks to the local servers or to AWS. The ALLEYCAT_* part is
+``Settings.local_stack_env()``: a child process that builds ``Settings.from_env()`` from this
+environment gets the same settings as its parent. A shell (``alleycat env``) gets less: where the
+stack is, not how its starter was tuned.
+"""
+
+from __future__ import annotations
+
+from alleycat import settings as variables
+from alleycat.lake.location import Lake
+from alleycat.settings import Settings
+
+# Local servers accept any credentials; boto3 refuses to sign a request without some.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "alleycatlocal", "AWS_SECRET_ACCESS_KEY": "alleycatlocal"}
+
+
+def aws_env(settings: Settings) -> dict[str, str]:
+    """The standard AWS variables that point every boto3 client (and the AWS CLI) at the local servers."""
+    return {
+        "AWS_ENDPOINT_URL_KINESIS": settings.kinesis_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": settings.dynamodb_url,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": settings.dynamodb_url,
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,  # botocore reads this one; Lambda sets both
+        **DUMMY_CREDENTIALS,
+    }
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """Everything a process of the local stack is started with, on top of the parent's environment."""
+    return {**aws_env(settings), **settings.local_stack_env()}
+
+
+# What a shell needs to reach the stack: its servers, names and places. Not the tuning (log level,
+# the lake's cadence): exported, it would outlive the command that chose it (``alleycat demo``
+# picks a 10 s cadence only where the environment sets none).
+_SHELL = (
+    variables.HOME,
+    variables.STREAM,
+    variables.TABLE,
+    variables.LAKE_URI,
+    variables.S3_ROOT,
+    variables.API_URL,
+    variables.LIVE_URL,
+)
+
+
+def shell_env(settings: Settings) -> dict[str, str]:
+    """The variables ``alleycat env`` exports: boto3 and the AWS CLI go to the stack, and the
+    project's commands find its stream, table, lake and API."""
+    stack = settings.local_stack_env()
+    return {**aws_env(settings), **{name: stack[name] for name in _SHELL}}
+
+
+def stack_lake(settings: Settings) -> Lake:
+    """The stack's lake. There is no S3 here: its ``s3://`` URIs live under ``settings.local_s3_root``,
+    else under the stack's own ``<home>/s3``, the root ``stack_env`` gives every stack process."""
+    return Lake(settings.lake_uri, settings.local_s3_root or settings.s3_root)

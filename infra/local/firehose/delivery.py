@@ -1,0 +1,177 @@
+"""``DeliveryStream``: the local Firehose's loop, from the source stream to objects in the lake.
+
+``poll_once`` reads every readable shard once and delivers when the buffer is full, old enough, or
+a shard has ended; ``flush`` delivers what is buffered and only then advances and saves the
+checkpoints; ``run`` does that until stopped. A delivery invokes the transform (``invocation``),
+converts the Ok records (``converter``) and writes the objects (``objects``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alleycat.lake import uris
+from alleycat.resources import FIREHOSE_BUFFER_MB, FIREHOSE_BUFFER_SECONDS
+from alleycat.settings import Settings
+from consumers import firehose_transform
+from infra.local.environment import stack_lake
+from infra.local.esm.sources import KinesisSource
+from infra.local.firehose.buffer import Buffer
+from infra.local.firehose.checkpoints import CheckpointStore
+from infra.local.firehose.converter import convert
+from infra.local.firehose.invocation import INVOCATION_MB, INVOKE_RETRIES, Arns, Handler, invocations, invoke
+from infra.local.firehose.objects import object_name, write_json_lines, write_parquet
+from infra.local.firehose.reader import StreamReader
+from infra.local.firehose.records import KinesisRecord, Outcome
+
+log = logging.getLogger("alleycat.firehose")
+
+DEFAULT_NAME = "alleycat-firehose"
+FUNCTION_NAME = "FirehoseTransform"
+MIB = 1024 * 1024
+POLL_INTERVAL_S = 0.2  # at most 5 GetRecords a second per shard
+IDLE_WAIT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    name: str
+    files_written: int
+    records_delivered: int
+    records_failed: int
+    records_dropped: int
+    last_delivery: datetime | None
+    buffered_records: int
+    checkpoint_lag_s: float  # age of the oldest record read but not yet delivered and checkpointed
+    millis_behind_latest: int  # the largest of the shards' MillisBehindLatest at the last read
+
+
+class DeliveryStream:
+    """The delivery stream ``name``, reading ``settings.stream`` into the stack's lake
+    (``infra.local.environment.stack_lake``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        name: str = DEFAULT_NAME,
+        buffer_seconds: float = FIREHOSE_BUFFER_SECONDS,
+        buffer_mb: float = FIREHOSE_BUFFER_MB,
+        handler: Handler = firehose_transform.handler,
+        invocation_mb: float = INVOCATION_MB,
+        retries: int = INVOKE_RETRIES,
+        retry_backoff_s: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.name = name
+        self.handler = handler
+        self.invocation_bytes = int(invocation_mb * MIB)
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
+        self.lake = stack_lake(settings)
+        source = KinesisSource(settings, FUNCTION_NAME)
+        self.arns = _arns(source.arn, name, settings.region)
+        self.reader = StreamReader(source)
+        self.buffer = Buffer(int(buffer_mb * MIB), buffer_seconds)
+        self.store = CheckpointStore(settings.home / "firehose" / name / "checkpoints.json", self.arns.source_stream)
+        self.checkpoints = self.store.load()
+        self._files = self._delivered = self._failed = self._dropped = 0
+        self._last_delivery: datetime | None = None
+
+    def poll_once(self) -> int:
+        """Read every readable shard once; deliver if the buffer is full or old enough. Returns records read."""
+        read = 0
+        for shard_id in self.reader.readable(self.checkpoints):
+            for record in self.reader.read(shard_id, self.checkpoints):
+                self.buffer.add(record)
+                read += 1
+        shard_ended = not len(self.buffer) and self.reader.advanced(self.checkpoints) != self.checkpoints
+        if self.buffer.full() or self.buffer.due() or shard_ended:
+            self.flush()
+        return read
+
+    def flush(self) -> None:
+        """Deliver everything buffered, then advance and persist the checkpoints."""
+        if len(self.buffer):
+            self._deliver(self.buffer.records())
+            self.buffer.clear()
+        advanced = self.reader.advanced(self.checkpoints)
+        if advanced != self.checkpoints:
+            self.store.save(advanced)
+            self.checkpoints = advanced
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set, then flush and checkpoint."""
+        log.info("delivery stream started", extra={"deliveryStream": self.name, "stream": self.settings.stream})
+        while not stop.is_set():
+            try:
+                read = self.poll_once()
+            except Exception:
+                log.exception("delivery failed; retrying", extra={"deliveryStream": self.name})
+                read = 0
+            stop.wait(POLL_INTERVAL_S if read else IDLE_WAIT_S)
+        self.flush()
+        status = asdict(self.status())
+        status.pop("name")  # a reserved LogRecord attribute; deliveryStream says it
+        log.info("delivery stream stopped", extra={"deliveryStream": self.name, **status})
+
+    def status(self) -> DeliveryStatus:
+        oldest = self.buffer.oldest_arrival_ms()
+        return DeliveryStatus(
+            name=self.name,
+            files_written=self._files,
+            records_delivered=self._delivered,
+            records_failed=self._failed,
+            records_dropped=self._dropped,
+            last_delivery=self._last_delivery,
+            buffered_records=len(self.buffer),
+            checkpoint_lag_s=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
+            millis_behind_latest=max(self.reader.behind_ms.values(), default=0),
+        )
+
+    def _deliver(self, records: list[KinesisRecord]) -> None:
+        outcome = Outcome()
+        for batch in invocations(records, self.invocation_bytes):
+            outcome.add(invoke(self.handler, batch, self.arns, self.retries, self.retry_backoff_s))
+        rows, unconvertible = convert(outcome.transformed)
+        failed = outcome.failed + unconvertible
+        now = datetime.now(UTC)
+        layout = self.lake.layout
+        for (dt, hour), part_rows in sorted(rows.items()):
+            uri = uris.join(layout.raw, f"dt={dt}", f"hour={hour}", object_name(self.name, now, ".parquet"))
+            write_parquet(part_rows, Path(self.lake.resolve(uri)))
+        if failed:
+            oldest = datetime.fromtimestamp(min(f.record.arrival_ms for f in failed) / 1000, UTC)
+            uri = uris.join(layout.processing_failed, f"{oldest:%Y/%m/%d/%H}", object_name(self.name, now))
+            write_json_lines([f.error_record(self.arns.function) for f in failed], Path(self.lake.resolve(uri)))
+        delivered = sum(len(r) for r in rows.values())
+        self._files += len(rows) + bool(failed)
+        self._delivered += delivered
+        self._failed += len(failed)
+        self._dropped += outcome.dropped
+        self._last_delivery = now
+        log.info(
+            "delivered",
+            extra={
+                "deliveryStream": self.name,
+                "records": len(records),
+                "delivered": delivered,
+                "failed": len(failed),
+                "dropped": outcome.dropped,
+                "partitions": len(rows),
+            },
+        )
+
+
+def _arns(stream_arn: str, delivery_stream: str, region: str) -> Arns:
+    account = stream_arn.split(":")[4]
+    return Arns(
+        source_stream=stream_arn,
+        delivery_stream=f"arn:aws:firehose:{region}:{account}:deliverystream/{delivery_stream}",
+        function=f"arn:aws:lambda:{region}:{account}:function:{FUNCTION_NAME}",
+        region=region,
+    )

@@ -1,0 +1,97 @@
+"""The local lake path: Kinesis -> the local Firehose -> raw Parquet -> the Glue job -> Hudi.
+
+* ``run_streaming``: the Firehose (``infra.local.firehose``) in a thread and the streaming Glue job
+  (``glue_jobs.telemetry_job``) until stopped; the stack's ``lake`` worker. Its ``ready_file``
+  exists while the job streams.
+* ``process_once``: deliver what is on the stream now and run the job once over the new raw files
+  (availableNow): the demo and the tests. ``backfill`` reprocesses the whole raw zone instead.
+* ``deliver_once``: only the Firehose part of ``process_once``.
+
+Everything runs on the stack's lake (``infra.local.environment.stack_lake``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from alleycat.errors import StackError
+from alleycat.settings import Settings
+from glue_jobs.config import JobConfig, Mode
+from infra.local.environment import stack_lake
+from infra.local.firehose.delivery import DeliveryStream
+
+log = logging.getLogger("alleycat.lake")
+
+
+def ready_file(settings: Settings) -> Path:
+    return settings.home / "run" / "lake.ready"
+
+
+def job_config(settings: Settings, mode: Mode, trigger_seconds: int | None = None) -> JobConfig:
+    lake = stack_lake(settings)
+    return JobConfig(
+        lake_uri=lake.uri,
+        local_root=lake.local_root,
+        mode=mode,
+        trigger_seconds=settings.lake_trigger_seconds if trigger_seconds is None else trigger_seconds,
+    )
+
+
+def deliver_once(settings: Settings) -> int:
+    """Deliver every record now on the stream to the raw zone. Returns the records read."""
+    delivery = DeliveryStream(settings)
+    total = 0
+    while read := delivery.poll_once():
+        total += read
+    delivery.flush()
+    return total
+
+
+def process_once(settings: Settings) -> int:
+    """Deliver what is on the stream, then run the job once over the new raw files. Returns the records read."""
+    # Spark is imported only by the commands that run the job (pyspark is the `local` extra).
+    from glue_jobs import session, telemetry_job
+
+    delivered = deliver_once(settings)
+    telemetry_job.run(session.local_spark_session(), job_config(settings, "once"))
+    return delivered
+
+
+def backfill(settings: Settings) -> None:
+    """Reprocess the whole raw zone in one batch (no checkpoint)."""
+    from glue_jobs import session, telemetry_job  # Spark: see process_once
+
+    telemetry_job.run(session.local_spark_session(), job_config(settings, "backfill"))
+
+
+def run_streaming(
+    settings: Settings, trigger_seconds: int, buffer_seconds: float, buffer_mb: float, stop: threading.Event
+) -> None:
+    """The Firehose and the streaming job until ``stop`` is set (or Ctrl-C); both stop cleanly
+    (flush, checkpoint). Raises ``StackError`` if the job fails."""
+    from glue_jobs import session, telemetry_job  # Spark: see process_once
+
+    delivery = DeliveryStream(settings, buffer_seconds=buffer_seconds, buffer_mb=buffer_mb)
+    firehose = threading.Thread(target=delivery.run, args=(stop,), name="firehose", daemon=True)
+    firehose.start()
+    spark = session.local_spark_session()
+    query = telemetry_job.start(spark, job_config(settings, "stream", trigger_seconds))
+    ready = ready_file(settings)
+    ready.parent.mkdir(parents=True, exist_ok=True)
+    ready.touch()
+    log.info("lake streaming", extra={"lake": settings.lake_uri, "triggerSeconds": trigger_seconds})
+    try:
+        while query.isActive and not stop.is_set():
+            stop.wait(1.0)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        ready.unlink(missing_ok=True)
+        stop.set()
+        firehose.join(timeout=30)
+        query.stop()
+        spark.stop()
+    if query.exception():
+        raise StackError(f"the lake job failed: {query.exception()}")

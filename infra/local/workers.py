@@ -1,0 +1,79 @@
+"""The pipeline's own processes of the local stack, started by ``alleycat up`` after the servers.
+
+* ``api``: the leaderboard API (``alleycat api``), healthy when ``GET /health`` answers 200;
+* ``consumer``: the event source mappings (``alleycat consume``), healthy while its heartbeat is fresh;
+* ``lake``: the local Firehose and the streaming Glue job (``alleycat lake``), healthy once streaming.
+
+Each runs ``python -m alleycat.cli <command>`` with the stack's environment
+(``infra.local.environment``), so it builds the same ``Settings`` as the process that started it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from alleycat.settings import Settings
+from infra.local.environment import stack_env
+from infra.local.esm.runtime import heartbeat_path
+from infra.local.lake import ready_file
+from infra.local.processes import ProcessSpec
+
+HEARTBEAT_FRESH_S = 10.0  # the consumer touches its heartbeat every second
+
+
+def _command(name: str) -> list[str]:
+    return [sys.executable, "-m", "alleycat.cli", name]
+
+
+def api_answers(settings: Settings) -> bool:
+    """GET {api_url}/health answers 200."""
+    try:
+        with urllib.request.urlopen(f"{settings.api_url}/health", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def api_spec(settings: Settings) -> ProcessSpec:
+    return ProcessSpec(
+        name="api",
+        argv=_command("api"),
+        port=settings.api_port,
+        healthy=lambda: api_answers(settings),
+        env=stack_env(settings),
+        start_timeout_s=30.0,
+    )
+
+
+def consumer_spec(settings: Settings) -> ProcessSpec:
+    """Live updates go to the local API's ``/internal/live`` (``ALLEYCAT_LIVE_URL`` of the stack's environment)."""
+    beat = heartbeat_path(settings.home)
+
+    def healthy() -> bool:
+        try:
+            return time.time() - beat.stat().st_mtime < HEARTBEAT_FRESH_S
+        except FileNotFoundError:
+            return False
+
+    return ProcessSpec(name="consumer", argv=_command("consume"), port=None, healthy=healthy, env=stack_env(settings))
+
+
+def lake_spec(settings: Settings) -> ProcessSpec:
+    """Spark takes its time to start: up to three minutes until the job streams."""
+    return ProcessSpec(
+        name="lake",
+        argv=_command("lake"),
+        port=None,
+        healthy=ready_file(settings).exists,
+        env=stack_env(settings),
+        start_timeout_s=180.0,
+    )
+
+
+def workers(settings: Settings, lake: bool = True) -> list[ProcessSpec]:
+    """The workers in start order; without the lake (Spark) when ``lake`` is False."""
+    specs = [api_spec(settings), consumer_spec(settings)]
+    return [*specs, lake_spec(settings)] if lake else specs
