@@ -28,7 +28,7 @@ HUDI_SPARK_CONF = {
 def spark_session(app_name: str = "alleycat-lake") -> SparkSession:
     """Glue's session when running in AWS Glue, else a local one with the Hudi bundle."""
     try:
-        from awsglue.context import GlueContext  # present only in AWS Glue
+        from awsglue.context import GlueContext  # type: ignore[import-not-found]  # only inside AWS Glue
     except ImportError:
         return local_spark_session(app_name)
     from pyspark import SparkContext

@@ -86,7 +86,7 @@ ARGUMENTS = {  # name -> default; Glue passes them as --name value
 def job_arguments(argv: list[str]) -> dict[str, str]:
     """The job's arguments: Glue's ``getResolvedOptions`` in AWS, argparse locally."""
     try:
-        from awsglue.utils import getResolvedOptions  # present only in AWS Glue
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]  # only inside AWS Glue
     except ImportError:
         parser = argparse.ArgumentParser(prog="glue_jobs.telemetry_job")
         for name, default in ARGUMENTS.items():

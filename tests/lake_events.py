@@ -76,7 +76,7 @@ def with_faults(events: list[Telemetry], seed: int) -> list[Telemetry]:
 
 def expected_telemetry(events: Iterable[Telemetry]) -> dict[tuple[int, int, int], tuple]:
     """(race_id, racer_id, second) -> (uuid, output_milli) of the winning message."""
-    return {tuple(k): (ev.uuid, ev.output_milli) for k, ev in winners(events).items()}
+    return {(k.race_id, k.racer_id, k.second): (ev.uuid, ev.output_milli) for k, ev in winners(events).items()}
 
 
 def expected_results(events: Iterable[Telemetry]) -> dict[tuple[int, int], tuple]:

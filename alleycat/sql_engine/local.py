@@ -27,7 +27,7 @@ from sqlglot import exp
 from alleycat.lake.location import Lake
 from alleycat.resources import GLUE_DATABASE
 from alleycat.sql_engine import SqlError, transpile
-from alleycat.sql_engine.tables import Table, lake_tables
+from alleycat.sql_engine.tables import JsonTable, Table, lake_tables
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,12 @@ class LocalEngine:
         location = self.lake.resolve(table.location)
         if location.startswith("s3://"):
             raise SqlError(f"{table.name}: the local engine reads the lake from disk; set ALLEYCAT_S3_ROOT")
-        source = {"hudi": self._hudi_source, "parquet": self._raw_source, "json": self._json_source}[table.format]
-        relation = source(table, Path(location))
+        if isinstance(table, JsonTable):
+            relation = self._json_source(table, Path(location))
+        elif table.format == "hudi":
+            relation = self._hudi_source(table, Path(location))
+        else:
+            relation = self._raw_source(table, Path(location))
         columns = ", ".join(f'CAST("{c.name}" AS {_duck_type(c.type)}) AS "{c.name}"' for c in table.columns)
         view = f"SELECT {columns} FROM {relation}"
         self.con.execute(f'CREATE VIEW {GLUE_DATABASE}."{table.name}" AS {view}')
@@ -116,7 +120,7 @@ class LocalEngine:
         hive_types = {key: "VARCHAR" for key in table.partition_keys}
         return f"read_parquet({files!r}, hive_partitioning = true, hive_types = {hive_types!r})"
 
-    def _json_source(self, table: Table, path: Path) -> str:
+    def _json_source(self, table: JsonTable, path: Path) -> str:
         files = _visible_files(path, "**/*")
         if not files:
             return self._empty(table)

@@ -80,10 +80,10 @@ def literal(param: Param, value: str) -> str:
                 raise ValueError(f"outside the {param.type} range")
             return str(number)
         if param.type == "double":
-            number = float(value)
-            if not math.isfinite(number):
+            real = float(value)
+            if not math.isfinite(real):
                 raise ValueError("not finite")
-            text = repr(number).upper()
+            text = repr(real).upper()
             return text if "E" in text else text + "E0"  # an exponent makes it a DOUBLE literal
         if param.type == "date":
             return f"DATE '{dt.date.fromisoformat(value).isoformat()}'"

@@ -39,7 +39,7 @@ _FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 _DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 
 
-def parse(sql: str) -> exp.Expression:
+def parse(sql: str) -> exp.Expr:
     """One Trino statement, parsed."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="trino") if s is not None]
@@ -50,7 +50,7 @@ def parse(sql: str) -> exp.Expression:
     return statements[0]
 
 
-def referenced_tables(tree: exp.Expression) -> set[str]:
+def referenced_tables(tree: exp.Expr) -> set[str]:
     """Names of the tables a query reads (CTE names excluded)."""
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
@@ -61,9 +61,10 @@ def to_duckdb(sql: str, schema: Schema, default_db: str) -> str:
     tree = parse(sql)
     _reject_unsupported(tree)
     _name_output_columns(tree)
+    tables: dict[str, object] = dict(schema)  # MappingSchema's parameter is a plain dict of any nesting
     try:
-        tree = qualify(tree, schema=MappingSchema(schema, dialect="hive"), db=default_db, dialect="trino")
-        tree = annotate_types(tree, schema=MappingSchema(schema, dialect="hive"), dialect="trino")
+        tree = qualify(tree, schema=MappingSchema(tables, dialect="hive"), db=default_db, dialect="trino")
+        tree = annotate_types(tree, schema=MappingSchema(tables, dialect="hive"), dialect="trino")
     except OptimizeError as exc:
         raise SqlError(str(exc)) from None
     for node in reversed(list(tree.walk())):  # children first: a rewrite renders its operands
@@ -78,7 +79,7 @@ def to_duckdb(sql: str, schema: Schema, default_db: str) -> str:
         raise SqlError(f"cannot translate to DuckDB faithfully: {exc}") from None
 
 
-def _reject_unsupported(tree: exp.Expression) -> None:
+def _reject_unsupported(tree: exp.Expr) -> None:
     for node in tree.find_all(exp.Identifier):
         if node.name.startswith("$"):
             raise SqlError(
@@ -90,7 +91,7 @@ def _reject_unsupported(tree: exp.Expression) -> None:
         raise SqlError(f"unsubstituted parameter {placeholder.sql('trino')}: declare it and pass --param")
 
 
-def _name_output_columns(tree: exp.Expression) -> None:
+def _name_output_columns(tree: exp.Expr) -> None:
     """Trino names an unnamed output column ``_col<position>``."""
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     if select is None or not isinstance(tree, (exp.Select, exp.SetOperation)):
@@ -100,24 +101,24 @@ def _name_output_columns(tree: exp.Expression) -> None:
             projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
 
 
-def _type(node: exp.Expression) -> exp.DataType.Type | None:
+def _type(node: exp.Expr) -> exp.DType | None:  # exp.DataType.Type, as a type
     typ = node.type
     return None if typ is None or typ.this == exp.DataType.Type.UNKNOWN else typ.this
 
 
-def _is_decimal(node: exp.Expression) -> bool:
+def _is_decimal(node: exp.Expr) -> bool:
     if isinstance(node, exp.Literal) and not node.is_string:
         return "." in node.this and "e" not in node.this.lower()  # 1.5 is DECIMAL in Trino, 1.5e0 DOUBLE
     return _type(node) == exp.DataType.Type.DECIMAL
 
 
-def _duck(sql: str, **parts: exp.Expression) -> exp.Expression:
+def _duck(sql: str, **parts: exp.Expr) -> exp.Expr:
     """A DuckDB fragment with ``{name}`` slots filled by already-typed expressions."""
     rendered = {k: v.sql(dialect="duckdb") for k, v in parts.items()}
     return sqlglot.parse_one(sql.format(**rendered), read="duckdb")
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Div):
         return _division(node)
     if isinstance(node, exp.SplitPart):
@@ -152,7 +153,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _division(node: exp.Div) -> exp.Expression:
+def _division(node: exp.Div) -> exp.Expr:
     left, right = node.this, node.expression
     types = (_type(left), _type(right))
     if _is_decimal(left) or _is_decimal(right):
@@ -174,7 +175,7 @@ def _division(node: exp.Div) -> exp.Expression:
     raise SqlError(f"division {node.sql('trino')}: cannot tell its operand types; cast them")
 
 
-def _date_arithmetic(node: exp.Expression, operand: exp.Expression, unit: exp.Expression | None) -> exp.Expression:
+def _date_arithmetic(node: exp.Expr, operand: exp.Expr, unit: exp.Expr | None) -> exp.Expr:
     if _type(operand) != exp.DataType.Type.DATE:
         return node
     name = (unit.name if unit is not None else "DAY").upper()

@@ -142,7 +142,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
 
     for late in (older, tie_smaller_uuid):  # each in its own later batch
         process_batch(_raw_frame(spark, [late], job), 1, job)
-        assert _telemetry(job)[tuple(newer.key)] == (newer.uuid, newer.output_milli)
+        assert _telemetry(job)[newer.key] == (newer.uuid, newer.output_milli)
         assert _results(job) == expected_results(events)
 
     newest = dataclasses.replace(
@@ -150,7 +150,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
     )
     process_batch(_raw_frame(spark, [newest], job), 2, job)
     everything = [*events, older, tie_smaller_uuid, newest]
-    assert _telemetry(job)[tuple(newer.key)] == (newest.uuid, newest.output_milli)
+    assert _telemetry(job)[newer.key] == (newest.uuid, newest.output_milli)
     _assert_matches_domain(job, everything)
 
     # newer still, with a lower output: the best at that second must come down
@@ -158,7 +158,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
         newest, uuid="ffffffff-ffff-4fff-bfff-fffffffffff0", device_timestamp=newer.device_timestamp + 1, cadence=0.0
     )
     process_batch(_raw_frame(spark, [lower], job), 3, job)
-    assert _telemetry(job)[tuple(newer.key)] == (lower.uuid, lower.output_milli)
+    assert _telemetry(job)[newer.key] == (lower.uuid, lower.output_milli)
     _assert_matches_domain(job, [*everything, lower])
     assert bests_export.read(job.lake, 1)[str(lower.racer_id)][str(lower.second)] == lower.output_milli / 1000
 

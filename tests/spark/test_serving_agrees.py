@@ -43,10 +43,11 @@ def _simulate(out: Path) -> set[tuple[int, int]]:
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    races = set()
+    races: set[tuple[int, int]] = set()
     for line in out.read_bytes().splitlines():
         with contextlib.suppress(InvalidEvent):
-            races.add(tuple(parse_event(line).race))
+            race = parse_event(line).race
+            races.add((race.race_id, race.class_id))
     return races
 
 

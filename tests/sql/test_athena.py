@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -26,7 +27,7 @@ def _row(*values: str | None) -> dict:
 
 
 @pytest.fixture
-def stubbed(monkeypatch: pytest.MonkeyPatch) -> Stubber:
+def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     monkeypatch.setattr(athena.aws, "client", lambda service: client)
     with Stubber(client) as stubber:

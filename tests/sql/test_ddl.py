@@ -25,7 +25,9 @@ def test_raw_table_ddl_declares_raw_columns_and_projected_partitions() -> None:
     schema = create.this
     columns = [(c.name, c.args["kind"].sql("hive").lower()) for c in schema.expressions]
     assert columns == [(name, glue) for name, glue, _, _ in RAW_COLUMNS]
-    partitioned = create.find(exp.PartitionedByProperty).this.expressions
+    partitioned_by = create.find(exp.PartitionedByProperty)
+    assert partitioned_by is not None
+    partitioned = partitioned_by.this.expressions
     assert [(c.name, c.args["kind"].sql("hive").lower()) for c in partitioned] == list(RAW_PARTITIONS)
     props = dict(re.findall(r"'([a-z.]+)' = '([^']*)'", text))
     assert props["projection.dt.type"] == "date" and props["projection.dt.format"] == "yyyy-MM-dd"

@@ -71,7 +71,8 @@ def test_class_top10(hudi_lake: Lake, sim: Sim) -> None:
 def test_racer_progression(hudi_lake: Lake, sim: Sim) -> None:
     races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     racer_id = races[0].standings()[-1].racer_id
-    expected, best, previous = [], 0, None
+    expected: list[tuple[Any, ...]] = []
+    best, previous = 0, None
     for race in races:
         standings = race.standings()
         places = {s.racer_id: i + 1 for i, s in enumerate(standings)}
@@ -79,7 +80,7 @@ def test_racer_progression(hudi_lake: Lake, sim: Sim) -> None:
             continue
         score = race.racers[racer_id]
         best = max(best, score.total_milli)
-        change = None if previous is None else (score.total_milli - previous) / 1000
+        change: float | None = None if previous is None else (score.total_milli - previous) / 1000
         expected.append(
             (
                 race.race_id,
