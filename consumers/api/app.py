@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from consumers.api import errors
 from consumers.api.cursor import CursorSigner
@@ -38,7 +39,7 @@ def create_app(settings: Settings, *, dynamodb: Any, cursor_key: bytes, live_pus
     app.state.services = Services(
         settings=settings,
         store=Store(settings.table, dynamodb, CursorSigner(cursor_key)),
-        exports=BestsExports(settings.lake_uri),
+        exports=BestsExports(Lake(settings.lake_uri, settings.local_s3_root)),
         hub=LiveHub(),
         answers=ResponseCache(),
         live_push=live_push,

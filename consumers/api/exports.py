@@ -11,8 +11,8 @@ import json
 import threading
 import time
 
-from alleycat import lake
-from alleycat.resources import LakeLayout
+from alleycat.lake import uris
+from alleycat.lake.location import Lake
 
 EXPORT_TTL_S = 30.0
 
@@ -22,14 +22,16 @@ class ExportMissing(LookupError):
 
 
 class BestsExports:
-    def __init__(self, lake_uri: str, ttl_s: float = EXPORT_TTL_S) -> None:
-        self.layout = LakeLayout(lake_uri)
+    """The exports of ``lake`` (its URI and, on the local stack, the directory standing in for S3)."""
+
+    def __init__(self, lake: Lake, ttl_s: float = EXPORT_TTL_S) -> None:
+        self.lake = lake
         self.ttl_s = ttl_s
         self._cache: dict[int, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
     def uri(self, class_id: int) -> str:
-        return lake.join(self.layout.bests_export, f"class-{class_id}.json.gz")
+        return uris.join(self.lake.layout.bests_export, f"class-{class_id}.json.gz")
 
     def get(self, class_id: int) -> bytes:
         """The export of ``class_id`` as JSON bytes. Raises ExportMissing, or ValueError/OSError if unreadable."""
@@ -38,7 +40,7 @@ class BestsExports:
             hit = self._cache.get(class_id)
         if hit and hit[0] > now:
             return hit[1]
-        fs, path = lake.filesystem(self.uri(class_id))
+        fs, path = self.lake.filesystem(self.uri(class_id))
         try:
             with fs.open_input_stream(path, compression=None) as stream:
                 blob = stream.read()
