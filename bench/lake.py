@@ -14,6 +14,7 @@ waits until every one is visible (at most 5 minutes more).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import statistics
@@ -25,12 +26,16 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from alleycat.adapters import aws
 from alleycat.domain.events import Telemetry, race_id_for
 from alleycat.lake.catalog import table
 from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from glue_jobs import raw_zone, session, snapshots, telemetry_job
 from glue_jobs.config import JobConfig
+from infra.local import stack
+from infra.local.environment import stack_lake
+from infra.local.firehose.delivery import DeliveryStream
 
 MIB = 1024 * 1024
 LIVE_RACERS = 100
@@ -82,8 +87,6 @@ def throughput(spark: SparkSession, lake: Lake) -> dict[str, float]:
 
 
 def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -> None:
-    from alleycat.adapters import aws
-
     kinesis = aws.client("kinesis", settings.region)
     rng = random.Random(2)
     start_ms = int(time.time() * 1000)
@@ -114,14 +117,7 @@ def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -
         stop.wait(max(0.0, 1.0 - (time.time() * 1000 - now) / 1000))
 
 
-def stack_lake(settings: Settings, uri: str | None = None) -> Lake:
-    """A lake of the private stack (its s3:// URIs live where the stack's Firehose writes)."""
-    return Lake(uri or settings.lake_uri, settings.local_s3_root or settings.s3_root)
-
-
 def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[str, float]:
-    from infra.local.firehose.delivery import DeliveryStream
-
     stop, producing = threading.Event(), threading.Event()
     sent: list[Telemetry] = []
     delivery = DeliveryStream(settings)
@@ -172,8 +168,6 @@ def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[s
 
 
 def run() -> None:
-    from infra.local import stack
-
     seconds = float(os.environ.get("ALLEYCAT_BENCH_LAKE_SECONDS", "180"))
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-lake-") as tmp:
         settings = stack.private_settings(Path(tmp), ALLEYCAT_SHARDS="1")
@@ -181,7 +175,7 @@ def run() -> None:
         stack.apply_env(settings)
         spark = session.local_spark_session("alleycat-bench-lake")
         try:
-            t = throughput(spark, stack_lake(settings, "s3://bench-throughput"))
+            t = throughput(spark, dataclasses.replace(stack_lake(settings), uri="s3://bench-throughput"))
             print(
                 f"   raw -> Hudi (one batch, local[2]): {t['rows']:,} rows in {t['seconds']:.1f} s = "
                 f"{t['rows_s']:,.0f} rows/s, {t['raw_mib_s']:.2f} MiB/s of raw Parquet "

@@ -17,11 +17,11 @@ from pyspark.sql import SparkSession
 from alleycat.domain.events import InvalidEvent, RaceKey, Telemetry, parse_event
 from alleycat.domain.scoring import score_races
 from alleycat.lake.catalog import table
-from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from glue_jobs import bests_export, snapshots, telemetry_job
 from glue_jobs.config import JobConfig
 from infra.local import lake_contents
+from infra.local.environment import stack_lake
 from infra.local.lake import deliver_once
 from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
 
@@ -53,7 +53,7 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
     assert malformed and len(valid) > len({ev.uuid for ev in valid}), "the run has malformed events and duplicates"
 
     assert deliver_once(own_stream) == len(records)
-    lake = Lake(own_stream.lake_uri, own_stream.local_s3_root or own_stream.s3_root)  # the stack's lake
+    lake = stack_lake(own_stream)
     telemetry_job.run(spark, JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once"))
 
     def rows(name: str) -> list[dict]:

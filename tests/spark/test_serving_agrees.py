@@ -18,12 +18,12 @@ import pytest
 from pyspark.sql import SparkSession
 
 from alleycat.domain.events import InvalidEvent, parse_event
-from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from alleycat.sql_engine.local import LocalEngine
 from consumers.cli import result_rows
 from glue_jobs import telemetry_job
 from glue_jobs.config import JobConfig
+from infra.local.environment import stack_lake
 from infra.local.lake import deliver_once
 from infra.local.processes import ProcessTable, free_port
 from infra.local.workers import api_spec
@@ -84,9 +84,9 @@ def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: Sp
 
     # lake path
     deliver_once(own_stream)
-    stack_lake = Lake(own_stream.lake_uri, own_stream.local_s3_root or own_stream.s3_root)
-    telemetry_job.run(spark, JobConfig(lake_uri=stack_lake.uri, local_root=stack_lake.local_root, mode="once"))
-    engine = LocalEngine(stack_lake)
+    own_lake = stack_lake(own_stream)
+    telemetry_job.run(spark, JobConfig(lake_uri=own_lake.uri, local_root=own_lake.local_root, mode="once"))
+    engine = LocalEngine(own_lake)
 
     processes = ProcessTable(own_stream.home)
     processes.start(api_spec(own_stream))
