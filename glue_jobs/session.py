@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from alleycat.errors import StackError
@@ -31,8 +32,6 @@ def spark_session(app_name: str = "alleycat-lake") -> SparkSession:
         from awsglue.context import GlueContext  # type: ignore[import-not-found]  # only inside AWS Glue
     except ImportError:
         return local_spark_session(app_name)
-    from pyspark import SparkContext
-
     return GlueContext(SparkContext.getOrCreate()).spark_session
 
 
