@@ -26,13 +26,13 @@ from alleycat import settings as env
 from alleycat.adapters import aws
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.errors import AlleycatError, TimedOut
-from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
 from alleycat.sql_engine.local import LocalEngine
 from consumers import cli as leaderboards
 from infra.local import lake_contents, stack
+from infra.local.environment import stack_lake
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
 from producers.run import RunSummary, run_simulation, summary_text
@@ -186,7 +186,7 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
     console.print(f"GET {url}")
     with urllib.request.urlopen(url, timeout=10) as answer:
         console.print_json(answer.read().decode())
-    engine = LocalEngine(Lake(settings.lake_uri, settings.local_s3_root or settings.s3_root))  # the stack's lake
+    engine = LocalEngine(stack_lake(settings))
     for name, values in (
         ("race_podium", {"race_id": str(race.race_id), "class_id": str(race.class_id)}),
         ("class_top10", {"class_id": str(race.class_id)}),

@@ -27,13 +27,13 @@ from schemathesis.specs.openapi.checks import (
 
 from alleycat.domain.events import RACE_MS, RaceKey
 from alleycat.domain.scoring import RacerScore, RaceScores, rank
-from alleycat.lake.location import Lake
 from alleycat.settings import Settings
 from consumers import dynamo
 from consumers.api.live import IOT_TOPIC_HINT
 from consumers.publish import HttpPublisher
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
+from infra.local.environment import stack_lake
 from infra.local.processes import ProcessTable
 from infra.local.workers import api_spec
 from tests.integration.api_items import leading_scores, put_items, random_scores
@@ -286,7 +286,7 @@ def test_per_second_bests_export(client: httpx.Client, stack: Settings) -> None:
     message = _error(client.get("/classes/2/per-second-bests"), 404, "not_found")
     assert "not been exported" in message
     rows = [(7, 1, 210.5), (7, 2, 199.25), (11, 1, 250.0)]
-    bests_export.write(Lake(stack.lake_uri, stack.local_s3_root or stack.s3_root), 2, rows)
+    bests_export.write(stack_lake(stack), 2, rows)
     assert client.get("/classes/2/per-second-bests").json() == {"7": {"1": 210.5, "2": 199.25}, "11": {"1": 250.0}}
     _error(client.get("/classes/9/per-second-bests"), 404, "not_found")
 

@@ -23,9 +23,14 @@ def _name(requirement: str) -> str:
 
 
 def declared() -> set[str]:
+    """Declared distribution names; ``boto3-stubs[kinesis,...]`` declares ``mypy-boto3-kinesis``, ..."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
-    return {_name(r) for r in reqs}
+    names = {_name(r) for r in reqs}
+    for req in reqs:
+        if _name(req) == "boto3-stubs" and (extras := re.search(r"\[(.*?)\]", req)):
+            names |= {f"mypy-boto3-{service.strip()}" for service in extras.group(1).split(",")}
+    return names
 
 
 def imported_top_levels() -> dict[str, set[str]]:
