@@ -20,7 +20,8 @@ def temporary_sibling(path: Path) -> Path:
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object], *, fsync: bool = False) -> Path:
     """Write ``path`` through ``write(file)`` and move it into place in one rename.
-    Creates missing parent directories; a failed write leaves no temporary file behind."""
+    Creates missing parent directories; a failed write leaves no temporary file behind. ``fsync``:
+    the data and the rename are on disk when this returns (for checkpoints and lake objects)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = temporary_sibling(path)
     try:
@@ -30,10 +31,20 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object], *, fsync: bool
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(temporary, path)
+        if fsync:
+            _fsync_directory(path.parent)  # the rename itself survives a crash only once its directory is synced
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> Path:
