@@ -92,6 +92,11 @@ clean: down
 
 # --- AWS (docs/deploy.md). The SAM CLI lives in its own venv: its pins would downgrade the project's.
 STACK ?= alleycat
+# The Lambda layer's hashed lock (python3.12 arm64, constrained to requirements/dev.lock): `make lock`
+# runs it after the dev lock; infra/aws/layer.py says what goes in and for which platform.
+LAMBDA_LOCK := $(BIN)/python -m infra.aws.layer
+
+.PHONY: lock-lambda
 
 $(SAM): pyproject.toml
 	@echo "== AWS SAM CLI (build/tools/sam)"
@@ -100,13 +105,16 @@ $(SAM): pyproject.toml
 		"$$($(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml","rb"))["project"]["optional-dependencies"]["deploy"])')"
 	@touch $@
 
+lock-lambda:
+	@$(LAMBDA_LOCK)
+
 validate-template: setup $(SAM)
-	@$(BIN)/python -m infra.aws.build_template --check
+	@$(BIN)/python -m infra.aws.template --check
 	@SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template infra/aws/template.yaml
 	@SAM_CLI_TELEMETRY=0 $(SAM) validate --region us-east-1 --template infra/aws/template.yaml
 
 package: setup
-	@$(BIN)/python -m infra.aws.build_template --check
+	@$(BIN)/python -m infra.aws.template --check
 	@$(BIN)/python -m infra.aws.package
 
 deploy: package $(SAM)

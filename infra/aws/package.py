@@ -1,13 +1,13 @@
 """`make package`: the Lambda code, its dependency layer and the Glue job files, in build/package/.
 
     build/package/lambda/code/           alleycat/ and consumers/ (every function's CodeUri)
-    build/package/lambda/layer/python/   dependencies: arm64 (manylinux2014_aarch64) wheels for CPython 3.12
+    build/package/lambda/layer/python/   dependencies: arm64 manylinux wheels for CPython 3.12
     build/package/glue/<script>          the Glue job script, and alleycat-glue.zip (--extra-py-files)
     build/package/glue/VERSION           content hash: the template's ArtifactVersion (S3 key of the Glue files)
 
-Dependencies come from PyPI only (binary wheels, no builds). Their versions are pyproject.toml's
-specifiers for the packages named in LAMBDA_PACKAGES. The handlers' imports are checked against
-what was packaged, and the unzipped size against Lambda's 250 MB limit.
+The layer is requirements/lambda.lock installed with ``--require-hashes``, binary wheels only
+(``infra.aws.layer``: what is in it and how it is locked). The handlers' imports are checked
+against what was packaged, and the unzipped size against Lambda's 250 MB limit.
 """
 
 from __future__ import annotations
@@ -18,40 +18,20 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
-from infra.aws.build_template import GLUE_EXTRA_PY, GLUE_SCRIPT, function_specs
+from alleycat.errors import AlleycatError
+from infra.aws import layer
+from infra.aws.errors import PackageError
+from infra.aws.template.functions import function_specs
+from infra.aws.template.lake.glue_job import GLUE_EXTRA_PY, GLUE_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "build" / "package"
-# Packages the handlers import beyond the standard library (boto3 is bundled too, so the code runs
-# against the SDK it was tested with rather than the runtime's).
-LAMBDA_PACKAGES = ("boto3", "pyarrow", "fastapi", "mangum")
 CODE_PACKAGES = ("alleycat", "consumers")
 GLUE_PACKAGES = ("alleycat", "glue_jobs")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.12")
-
-
-def requirements(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
-    """pyproject's requirement strings for LAMBDA_PACKAGES (dependencies first, then the extras)."""
-    project = tomllib.loads(pyproject.read_text())["project"]
-    candidates = list(project["dependencies"]) + [
-        r for extra in project["optional-dependencies"].values() for r in extra
-    ]
-    found: dict[str, str] = {}
-    for req in candidates:
-        name = req.split(";")[0].strip()
-        for sep in "<>=!~[ ":
-            name = name.split(sep)[0]
-        if name.lower() in LAMBDA_PACKAGES and name.lower() not in found:
-            found[name.lower()] = req
-    missing = [p for p in LAMBDA_PACKAGES if p not in found]
-    if missing:
-        raise SystemExit(f"package: {missing} not declared in pyproject.toml")
-    return [found[p] for p in LAMBDA_PACKAGES]
 
 
 def copy_packages(names: tuple[str, ...], dest: Path) -> None:
@@ -67,10 +47,10 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def missing_imports(code: Path, layer: Path, entry_modules: list[str]) -> dict[str, set[str]]:
+def missing_imports(code: Path, layer_dir: Path, entry_modules: list[str]) -> dict[str, set[str]]:
     """Top-level modules the handlers reach (transitively, through packaged code) that are neither
     in the standard library, the code, nor the layer. Lazy imports inside functions count too."""
-    available = {p.name.removesuffix(".py") for p in layer.iterdir()} | {p.name for p in code.iterdir()}
+    available = {p.name.removesuffix(".py") for p in layer_dir.iterdir()} | {p.name for p in code.iterdir()}
     available |= set(sys.stdlib_module_names)
     seen: set[str] = set()
     todo = list(entry_modules)
@@ -115,36 +95,27 @@ def zip_packages(names: tuple[str, ...], target: Path) -> None:
 
 def package_lambda(out: Path, install: bool = True) -> None:
     lambda_dir = out / "lambda"
-    code, layer = lambda_dir / "code", lambda_dir / "layer" / "python"
+    code, layer_dir = lambda_dir / "code", lambda_dir / "layer" / "python"
     shutil.rmtree(code, ignore_errors=True)
     code.mkdir(parents=True)
     copy_packages(CODE_PACKAGES, code)
     if install:
-        shutil.rmtree(layer, ignore_errors=True)
-        layer.mkdir(parents=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            *PLATFORM,
-            "--only-binary=:all:",
-            "--target",
-            str(layer),
-            *requirements(),
-        ]
-        print("== layer:", " ".join(requirements()))
-        subprocess.run(cmd, check=True)
+        pins = layer.check_lock()
+        shutil.rmtree(layer_dir, ignore_errors=True)
+        layer_dir.mkdir(parents=True)
+        print("== layer:", " ".join(f"{layer.normalise(p)}=={pins[layer.normalise(p)]}" for p in layer.LAMBDA_PACKAGES))
+        done = subprocess.run(layer.install_command(layer_dir), check=False)
+        if done.returncode != 0:
+            raise PackageError(f"pip could not install {layer.LOCK.relative_to(REPO)} (exit {done.returncode})")
+    elif not layer_dir.is_dir():
+        raise PackageError(f"no layer in {layer_dir} to reuse: run without --no-install")
     entries = [s.handler.rpartition(".")[0] for s in function_specs()]
-    missing = missing_imports(code, layer, entries)
+    missing = missing_imports(code, layer_dir, entries)
     if missing:
-        raise SystemExit(f"package: handlers import modules that are not packaged: {missing}")
-    size = tree_size(code) + tree_size(layer)
+        raise PackageError(f"handlers import modules that are not packaged: {missing}")
+    size = tree_size(code) + tree_size(layer_dir)
     if size > LAMBDA_UNZIPPED_LIMIT:
-        raise SystemExit(f"package: code + layer unzipped is {size / 2**20:.0f} MiB, over Lambda's 250 MB")
+        raise PackageError(f"code + layer unzipped is {size / 2**20:.0f} MiB, over Lambda's 250 MB")
     print(f"== lambda: code + layer {size / 2**20:.0f} MiB unzipped (limit 250 MB)")
 
 
@@ -154,7 +125,7 @@ def package_glue(out: Path) -> str:
     glue.mkdir(parents=True)
     script = REPO / "glue_jobs" / GLUE_SCRIPT
     if not script.exists():
-        raise SystemExit(f"package: the Glue job script {script.relative_to(REPO)} (named by the template) is missing")
+        raise PackageError(f"the Glue job script {script.relative_to(REPO)} (named by the template) is missing")
     shutil.copy2(script, glue / GLUE_SCRIPT)
     zip_packages(GLUE_PACKAGES, glue / GLUE_EXTRA_PY)
     digest = hashlib.sha256()
@@ -171,10 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-install", action="store_true", help="reuse the layer already in --out")
     args = parser.parse_args(argv)
-    package_lambda(args.out, install=not args.no_install)
-    package_glue(args.out)
+    try:
+        package_lambda(args.out, install=not args.no_install)
+        package_glue(args.out)
+    except AlleycatError as e:
+        print(f"package: {e}", file=sys.stderr)
+        return e.exit_code
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -1,12 +1,15 @@
-"""`make package` helpers: the layer's requirements come from pyproject, the import check finds
-what is missing, and the Glue zip is byte-stable (its hash is the template's ArtifactVersion)."""
+"""`make package` helpers: the layer's requirements come from pyproject and are locked with hashes
+in agreement with the dev lock, the import check finds what is missing, and the Glue zip is
+byte-stable (its hash is the template's ArtifactVersion)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
-from infra.aws import package
+from infra.aws import layer, package
+from infra.aws.template.functions import ARCHITECTURE, RUNTIME, function_specs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -14,31 +17,56 @@ REPO = Path(__file__).resolve().parents[2]
 def test_layer_requirements_are_pyprojects_specifiers() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"]) | {r for extra in project["optional-dependencies"].values() for r in extra}
-    reqs = package.requirements()
-    assert len(reqs) == len(package.LAMBDA_PACKAGES)
+    reqs = layer.requirements()
+    assert len(reqs) == len(layer.LAMBDA_PACKAGES)
     assert set(reqs) <= declared
 
 
+def test_lambda_lock_pins_every_package_with_hashes_at_the_dev_versions() -> None:
+    pins = layer.check_lock()  # every LAMBDA_PACKAGE pinned; no version differs from requirements/dev.lock
+    dev = layer.pinned(layer.DEV_LOCK.read_text())
+    assert pins["pyarrow"] == dev["pyarrow"]  # the layer used to get pyarrow 20 while the venv had 26
+    hashed = re.findall(r"^(\S+)==\S+ \\\n(?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+", layer.LOCK.read_text(), re.M)
+    assert sorted(layer.normalise(n) for n in hashed) == sorted(pins)
+    assert "rich" not in pins  # the CLI's, not the handlers'
+
+
+def test_layer_targets_the_functions_runtime() -> None:
+    assert (RUNTIME, ARCHITECTURE) == ("python3.12", "arm64")
+    install = layer.install_command(Path("/tmp/layer"))
+    for flag in ("--require-hashes", "--only-binary=:all:", "--target"):
+        assert flag in install
+    assert install[install.index("--python-version") + 1] == "3.12"
+    assert install[install.index("-r") + 1] == str(layer.LOCK)
+    platforms = {install[i + 1] for i, arg in enumerate(install) if arg == "--platform"}
+    assert {"manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"} <= platforms
+    assert not any("x86_64" in p or "2_35" in p for p in platforms)
+    compile_ = layer.lock_command(Path("uv"))
+    assert "--generate-hashes" in compile_
+    assert compile_[compile_.index("--python-platform") + 1] == "aarch64-manylinux_2_34"
+    assert compile_[compile_.index("--constraint") + 1] == str(layer.DEV_LOCK)
+
+
 def test_missing_imports_follow_the_handlers(tmp_path: Path) -> None:
-    code, layer = tmp_path / "code", tmp_path / "layer"
+    code, layer_dir = tmp_path / "code", tmp_path / "layer"
     (code / "pkg").mkdir(parents=True)
-    layer.mkdir()
-    (layer / "fastapi").mkdir()
+    layer_dir.mkdir()
+    (layer_dir / "fastapi").mkdir()
     (code / "pkg" / "__init__.py").write_text("")
     (code / "pkg" / "handler.py").write_text("import json\nimport fastapi\nfrom pkg import helper\n")
     (code / "pkg" / "helper.py").write_text("def f():\n    import duckdb\n")
     (code / "pkg" / "unused.py").write_text("import polars\n")  # not reached from the handler
-    assert package.missing_imports(code, layer, ["pkg.handler"]) == {"duckdb": {"pkg.helper"}}
+    assert package.missing_imports(code, layer_dir, ["pkg.handler"]) == {"duckdb": {"pkg.helper"}}
 
 
 def test_handlers_import_only_packaged_modules(tmp_path: Path) -> None:
     """The real code as packaged, with the layer's packages (and what they bring) assumed present."""
-    code, layer = tmp_path / "code", tmp_path / "layer"
+    code, layer_dir = tmp_path / "code", tmp_path / "layer"
     package.copy_packages(package.CODE_PACKAGES, code)
-    for name in (*package.LAMBDA_PACKAGES, "botocore", "pydantic", "starlette"):
-        (layer / name).mkdir(parents=True)
-    entries = [s.handler.rpartition(".")[0] for s in package.function_specs()]
-    assert package.missing_imports(code, layer, entries) == {}
+    for name in (*layer.LAMBDA_PACKAGES, "botocore", "pydantic", "starlette"):
+        (layer_dir / name).mkdir(parents=True)
+    entries = [s.handler.rpartition(".")[0] for s in function_specs()]
+    assert package.missing_imports(code, layer_dir, entries) == {}
 
 
 def test_glue_zip_is_reproducible(tmp_path: Path) -> None:

@@ -25,7 +25,10 @@ from alleycat.resources import (
     TTL_ATTRIBUTE,
     table_definition,
 )
-from infra.aws import build_template as bt
+from infra.aws.template.assemble import COMMAND, render
+from infra.aws.template.functions import function_specs
+from infra.aws.template.iam import WILDCARD_EXCEPTIONS
+from infra.aws.template.lake.glue_job import GLUE_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "infra" / "aws" / "template.yaml"
@@ -54,7 +57,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 def test_committed_template_is_the_generated_one() -> None:
-    assert TEMPLATE.read_text() == bt.render(), "stale: run `python -m infra.aws.build_template` and commit"
+    assert TEMPLATE.read_text() == render(), f"stale: run `{COMMAND}` and commit"
 
 
 def test_cfn_lint_reports_no_errors() -> None:
@@ -124,7 +127,7 @@ def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
 
 def test_wildcard_resources_only_for_documented_exceptions(template: dict[str, Any], resources: dict[str, Any]) -> None:
     documented = template["Metadata"]["WildcardResourceExceptions"]
-    assert documented == bt.WILDCARD_EXCEPTIONS
+    assert documented == WILDCARD_EXCEPTIONS
     assert all(reason.strip() for reason in documented.values())
     for name, s in policy_statements(resources):
         for resource in as_list(s["Resource"]):
@@ -316,7 +319,7 @@ def test_glue_job(resources: dict[str, Any]) -> None:
     assert job["GlueVersion"] == "5.1"
     assert job["Command"]["Name"] == "gluestreaming"
     assert job["Command"]["ScriptLocation"] == {
-        "Fn::Sub": f"s3://${{ArtifactsBucket}}/glue/${{ArtifactVersion}}/{bt.GLUE_SCRIPT}"
+        "Fn::Sub": f"s3://${{ArtifactsBucket}}/glue/${{ArtifactVersion}}/{GLUE_SCRIPT}"
     }
     assert job["DefaultArguments"]["--datalake-formats"] == "hudi"
     assert job["WorkerType"] == {"Ref": "GlueWorkerType"} and job["NumberOfWorkers"] == {"Ref": "GlueWorkers"}
@@ -327,7 +330,7 @@ def test_glue_job(resources: dict[str, Any]) -> None:
 def test_glue_job_arguments_are_the_ones_the_job_reads(resources: dict[str, Any]) -> None:
     """Arguments that are not Glue's own must be keys of glue_jobs.telemetry_job.ARGUMENTS (read
     from the source: importing the job needs Spark)."""
-    tree = ast.parse((REPO / "glue_jobs" / bt.GLUE_SCRIPT).read_text())
+    tree = ast.parse((REPO / "glue_jobs" / GLUE_SCRIPT).read_text())
     (arguments,) = [
         n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "ARGUMENTS"
     ]
@@ -410,9 +413,23 @@ def test_every_log_group_has_retention_and_every_function_its_own(resources: dic
         assert group_name == "/aws/lambda/" + f["Properties"]["FunctionName"]["Fn::Sub"]
 
 
+def test_powertools_is_configured_for_every_function(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Logger, Metrics and Tracer read their service, namespace and level from the environment."""
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert shared["POWERTOOLS_METRICS_NAMESPACE"] == "Alleycat"
+    assert shared["POWERTOOLS_LOG_LEVEL"]
+    functions = of_type(resources, "AWS::Serverless::Function")
+    services = {
+        name: f["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] for name, f in functions.items()
+    }
+    assert len(set(services.values())) == len(functions), services
+    for name, service in services.items():
+        assert functions[name]["Properties"]["FunctionName"]["Fn::Sub"] == f"${{AWS::StackName}}-{service}"
+
+
 def test_handlers_name_real_modules() -> None:
     """Every handler the template names is a module file in the repository (consumers/...)."""
-    for spec in bt.function_specs():
+    for spec in function_specs():
         module, _, func = spec.handler.rpartition(".")
         path = REPO / Path(*module.split("."))
         source = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"

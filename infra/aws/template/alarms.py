@@ -1,0 +1,226 @@
+"""Alarms, all to one encrypted SNS topic (optional e-mail): the stream falling behind or
+throttled, Firehose delivery, the Glue job, API 5xx, table throttling, and per function its
+errors, throttles and, for the mapped ones, iterator age and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alleycat.resources import STREAM_RETENTION_HOURS, MappingDef
+from infra.aws.template.functions import FunctionSpec
+from infra.aws.template.intrinsics import att, ref
+from infra.aws.template.mappings import dead_letter_queue_name
+from infra.aws.template.table import INDEX_NAMES
+
+# Iterator age alarms fire at this fraction of the stream's retention (requirement: below 50%).
+ITERATOR_AGE_ALARM_FRACTION = 0.25
+
+
+def alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    stat: str,
+    comparison: str,
+    threshold: float,
+    period: int = 300,
+    evaluation_periods: int = 1,
+) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            "Statistic": stat,
+            "Period": period,
+            "EvaluationPeriods": evaluation_periods,
+            "Threshold": threshold,
+            "ComparisonOperator": comparison,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref("AlarmTopic")],
+            "OKActions": [ref("AlarmTopic")],
+        },
+    }
+
+
+def iterator_age_threshold_ms(m: MappingDef) -> int:
+    """Half the record age limit (records older than it go to the DLQ, so the age never grows
+    past it), and never more than ITERATOR_AGE_ALARM_FRACTION of the stream's retention."""
+    retention_ms = STREAM_RETENTION_HOURS * 3600 * 1000
+    limit = retention_ms * ITERATOR_AGE_ALARM_FRACTION
+    if m.maximum_record_age_s > 0:
+        limit = min(limit, m.maximum_record_age_s * 1000 / 2)
+    return int(limit)
+
+
+def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
+    """The alarm topic, its policy and subscription, and every alarm (and the Glue job state rule)."""
+    out: dict[str, Any] = {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": ref("DataKey")}},
+        "AlarmTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [ref("AlarmTopic")],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AlarmsAndGlueEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                            "Action": "sns:Publish",
+                            "Resource": ref("AlarmTopic"),
+                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                        }
+                    ],
+                },
+            },
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")},
+        },
+        "StreamIteratorAgeAlarm": alarm(
+            f"Oldest unread record in the stream (any consumer, Firehose included) is older than "
+            f"{ITERATOR_AGE_ALARM_FRACTION:.0%} of the {STREAM_RETENTION_HOURS} h retention",
+            "AWS/Kinesis",
+            "GetRecords.IteratorAgeMilliseconds",
+            {"StreamName": ref("TelemetryStream")},
+            "Maximum",
+            "GreaterThanThreshold",
+            STREAM_RETENTION_HOURS * 3600 * 1000 * ITERATOR_AGE_ALARM_FRACTION,
+        ),
+        "StreamWriteThrottleAlarm": alarm(
+            "Producers are throttled by the stream (add shards)",
+            "AWS/Kinesis",
+            "WriteProvisionedThroughputExceeded",
+            {"StreamName": ref("TelemetryStream")},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        ),
+        "FirehoseDeliveryAlarm": alarm(
+            "Firehose failed to deliver to S3",
+            "AWS/Firehose",
+            "DeliveryToS3.Success",
+            {"DeliveryStreamName": ref("RawDeliveryStream")},
+            "Minimum",
+            "LessThanThreshold",
+            1,
+        ),
+        "FirehoseFreshnessAlarm": alarm(
+            "Raw data in Firehose is older than 15 minutes",
+            "AWS/Firehose",
+            "DeliveryToS3.DataFreshness",
+            {"DeliveryStreamName": ref("RawDeliveryStream")},
+            "Maximum",
+            "GreaterThanThreshold",
+            900,
+        ),
+        "FirehoseTransformFailureAlarm": alarm(
+            "The Firehose transform Lambda failed (records go to processing-failed/)",
+            "AWS/Firehose",
+            "ExecuteProcessing.Success",
+            {"DeliveryStreamName": ref("RawDeliveryStream")},
+            "Minimum",
+            "LessThanThreshold",
+            1,
+        ),
+        "GlueJobFailedTasksAlarm": alarm(
+            "The Glue streaming job has failed tasks",
+            "Glue",
+            "glue.driver.aggregate.numFailedTasks",
+            {"JobName": ref("TelemetryJob"), "JobRunId": "ALL", "Type": "count"},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        ),
+        "GlueJobStateRule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Description": "Glue streaming job failed, timed out or stopped",
+                "EventPattern": {
+                    "source": ["aws.glue"],
+                    "detail-type": ["Glue Job State Change"],
+                    "detail": {"jobName": [ref("TelemetryJob")], "state": ["FAILED", "TIMEOUT", "STOPPED", "ERROR"]},
+                },
+                "Targets": [{"Arn": ref("AlarmTopic"), "Id": "alarm-topic"}],
+            },
+        },
+        "ApiServerErrorAlarm": alarm(
+            "The leaderboard API returns 5xx",
+            "AWS/ApiGateway",
+            "5xx",
+            {"ApiId": ref("LeaderboardApi")},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        ),
+    }
+    for kind in ("Read", "Write"):
+        out[f"Table{kind}ThrottleAlarm"] = alarm(
+            f"DynamoDB {kind.lower()} throttling on the table",
+            "AWS/DynamoDB",
+            f"{kind}ThrottleEvents",
+            {"TableName": ref("Table")},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        )
+    for index in INDEX_NAMES:
+        out[f"{index}WriteThrottleAlarm"] = alarm(
+            f"DynamoDB write throttling on {index} (throttles the table's writes too)",
+            "AWS/DynamoDB",
+            "WriteThrottleEvents",
+            {"TableName": ref("Table"), "GlobalSecondaryIndexName": index},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        )
+    for spec in specs:
+        fn = ref(f"{spec.name}Function")
+        out[f"{spec.name}ErrorsAlarm"] = alarm(
+            f"{spec.name} function errors",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": fn},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        )
+        out[f"{spec.name}ThrottlesAlarm"] = alarm(
+            f"{spec.name} function throttled",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": fn},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        )
+        if spec.mapping is not None:
+            m = spec.mapping
+            out[f"{spec.name}IteratorAgeAlarm"] = alarm(
+                f"{spec.name} is falling behind its {m.source} stream",
+                "AWS/Lambda",
+                "IteratorAge",
+                {"FunctionName": fn},
+                "Maximum",
+                "GreaterThanThreshold",
+                iterator_age_threshold_ms(m),
+                period=60,
+                evaluation_periods=5,
+            )
+            out[f"{spec.name}DeadLetterAlarm"] = alarm(
+                f"{spec.name} gave up on records: they are in its dead-letter queue",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": att(dead_letter_queue_name(m), "QueueName")},
+                "Maximum",
+                "GreaterThanThreshold",
+                0,
+            )
+    return out
