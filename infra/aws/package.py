@@ -47,9 +47,22 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
+def type_checking_only(tree: ast.AST) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:`` (never run: type stubs such as mypy_boto3_* are not packaged)."""
+    skipped: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and (
+            (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+            or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+        ):
+            skipped.update(n for stmt in node.body for n in ast.walk(stmt))
+    return skipped
+
+
 def missing_imports(code: Path, layer_dir: Path, entry_modules: list[str]) -> dict[str, set[str]]:
     """Top-level modules the handlers reach (transitively, through packaged code) that are neither
-    in the standard library, the code, nor the layer. Lazy imports inside functions count too."""
+    in the standard library, the code, nor the layer. Lazy imports inside functions count too;
+    imports under ``if TYPE_CHECKING:`` do not."""
     available = {p.name.removesuffix(".py") for p in layer_dir.iterdir()} | {p.name for p in code.iterdir()}
     available |= set(sys.stdlib_module_names)
     seen: set[str] = set()
@@ -63,7 +76,11 @@ def missing_imports(code: Path, layer_dir: Path, entry_modules: list[str]) -> di
         path = module_file(code, module)
         if path is None:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        skipped = type_checking_only(tree)
+        for node in ast.walk(tree):
+            if node in skipped:
+                continue
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

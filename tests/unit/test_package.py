@@ -59,6 +59,19 @@ def test_missing_imports_follow_the_handlers(tmp_path: Path) -> None:
     assert package.missing_imports(code, layer_dir, ["pkg.handler"]) == {"duckdb": {"pkg.helper"}}
 
 
+def test_imports_for_type_checking_only_are_not_needed_at_run_time(tmp_path: Path) -> None:
+    code, layer_dir = tmp_path / "code", tmp_path / "layer"
+    (code / "pkg").mkdir(parents=True)
+    layer_dir.mkdir()
+    (code / "pkg" / "__init__.py").write_text("")
+    (code / "pkg" / "typed.py").write_text("import typing\nif typing.TYPE_CHECKING:\n    import mypy_boto3_s3\n")
+    (code / "pkg" / "handler.py").write_text(
+        "from typing import TYPE_CHECKING\nfrom pkg import typed\n"
+        "if TYPE_CHECKING:\n    from mypy_boto3_dynamodb import Table\nelse:\n    import polars\n"
+    )
+    assert package.missing_imports(code, layer_dir, ["pkg.handler"]) == {"polars": {"pkg.handler"}}
+
+
 def test_handlers_import_only_packaged_modules(tmp_path: Path) -> None:
     """The real code as packaged, with the layer's packages (and what they bring) assumed present."""
     code, layer_dir = tmp_path / "code", tmp_path / "layer"

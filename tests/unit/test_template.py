@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from alleycat.domain.keys import live_topic
 from alleycat.lake.layout import LakeLayout
 from alleycat.lake.schema import RAW_PARTITIONS, glue_columns
 from alleycat.resources import (
@@ -154,12 +155,10 @@ def test_one_role_per_function_and_job(resources: dict[str, Any]) -> None:
 
 
 def test_publisher_may_publish_exactly_the_standings_topics(resources: dict[str, Any]) -> None:
-    from consumers.publish import topic
-
     statements = [s for _, s in policy_statements({"r": resources["PublisherRole"]}) if "iot:Publish" in s["Action"]]
     (arn,) = [resource_text(r) for s in statements for r in s["Resource"]]
     pattern = arn.split(":topic/", 1)[1]
-    assert all(fnmatch.fnmatchcase(topic(5402746, class_id), pattern) for class_id in range(1, 7))
+    assert all(fnmatch.fnmatchcase(live_topic(5402746, class_id), pattern) for class_id in range(1, 7))
     assert not fnmatch.fnmatchcase("alleycat/admin", pattern)
 
 

@@ -1,15 +1,16 @@
 """The live channel on AWS: the Publisher posts standings to IoT Core topics, one per race and
-class (``consumers.publish.topic``), through the account's IoT data endpoint (a parameter:
+class (``alleycat.domain.keys.live_topic``), through the account's IoT data endpoint (a parameter:
 `make deploy` looks it up). There is no resource to declare; the topic pattern bounds the grant."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from alleycat.domain.keys import live_topic_filter
 from infra.aws.template.iam import stmt
 from infra.aws.template.intrinsics import ref, sub
 
-IOT_TOPIC = "alleycat/races/*/*/standings"  # consumers.publish.topic(raceId, classId)
+IOT_TOPIC = live_topic_filter("*", "*")  # every race and class: alleycat/races/*/*/standings
 
 
 def publish_stmt() -> dict[str, Any]:

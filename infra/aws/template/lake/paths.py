@@ -10,7 +10,7 @@ from infra.aws.template.intrinsics import sub
 
 LAKE_URI = "s3://${LakeBucket}"
 LAKE = LakeLayout(LAKE_URI)
-DEAD_LETTER_PREFIX = "dead-letter"  # consumers.deadletter: s3://bucket/<prefix>/<source>/dt=.../
+DEAD_LETTER_PREFIX = "dead-letter"  # alleycat.adapters.dead_letter: s3://bucket/<prefix>/<source>/dt=.../
 
 
 def lake_key(uri: str) -> str:
