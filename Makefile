@@ -86,6 +86,7 @@ imports: setup
 lock:
 	@$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu --generate-hashes --no-header --quiet -o requirements/dev.lock
+	@$(LAMBDA_LOCK)
 
 clean: down
 	rm -rf build .alleycat $(VENV) infra/local/node_modules

@@ -1,7 +1,7 @@
 """Where each dataset of the lake lives under the lake URI (``Settings.lake_uri``).
 
 Both wirings use it: the local stack's Firehose and Glue job write there, and the AWS template
-declares the same prefixes (``infra.aws.build_template``), so local and AWS cannot drift.
+declares the same prefixes (``infra.aws.template``), so local and AWS cannot drift.
 """
 
 from __future__ import annotations
