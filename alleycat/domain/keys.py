@@ -1,4 +1,5 @@
-"""DynamoDB keys of the single-table design (docs/design.md explains the access patterns).
+"""DynamoDB keys of the single-table design (docs/design.md explains the access patterns), and the
+live channel's topic names.
 
 =====================  ========================  ==========================  =========================
 item                   PK / SK                   GSI1PK / GSI1SK (boards)    GSI2PK / GSI2SK (history)
@@ -59,3 +60,18 @@ def score_key(total_milli: int, racer_id: int) -> str:
 
 def parse_race_sk(sk: str) -> int:
     return int(sk.removeprefix("RACE#"))
+
+
+# --- the live channel ------------------------------------------------------------------------------
+
+LIVE_TOPIC_PATTERN = "alleycat/races/{race_id}/{class_id}/standings"
+
+
+def live_topic(race_id: int, class_id: int) -> str:
+    """The IoT Core topic of race ``(race_id, class_id)``'s live standings (one per race-class)."""
+    return LIVE_TOPIC_PATTERN.format(race_id=race_id, class_id=class_id)
+
+
+def live_topic_filter(race_id: str = "+", class_id: str = "+") -> str:
+    """An MQTT topic filter over the live topics (``+``: any one level); IAM policies use ``*``."""
+    return LIVE_TOPIC_PATTERN.format(race_id=race_id, class_id=class_id)

@@ -4,24 +4,23 @@ Invalid data is not a function error: the batch goes on, and each rejected recor
 its reason so it can be inspected and replayed. One object per batch; its name derives from the
 records' ids, so a replayed batch overwrites its own dead-letter object instead of adding one.
 
-``ALLEYCAT_DEAD_LETTER_BUCKET`` set (with ``ALLEYCAT_DEAD_LETTER_PREFIX``, default ``dead-letter``):
+``Settings.dead_letter_bucket`` set (with ``dead_letter_prefix``, default ``dead-letter``):
 ``s3://bucket/prefix/<source>/dt=YYYY-MM-DD/<id>.jsonl``; otherwise
-``<ALLEYCAT_HOME>/dead-letter/<source>/<id>.jsonl``.
+``<home>/dead-letter/<source>/<id>.jsonl``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from alleycat.adapters import aws
 from alleycat.settings import Settings
+from alleycat.support.files import atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,9 @@ class Rejected:
 
 
 class DeadLetter(Protocol):
-    def put(self, source: str, rejected: list[Rejected]) -> str: ...
+    def put(self, source: str, rejected: list[Rejected]) -> str:
+        """Keep ``rejected`` (one batch of ``source``); returns where they went."""
+        ...
 
 
 def _object_name(rejected: list[Rejected]) -> str:
@@ -54,30 +55,22 @@ class LocalDeadLetter:
         self.directory = directory
 
     def put(self, source: str, rejected: list[Rejected]) -> str:
-        folder = self.directory / source
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _object_name(rejected)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(_body(rejected))
-        tmp.replace(path)
-        return str(path)
+        return str(atomic_write_bytes(self.directory / source / _object_name(rejected), _body(rejected)))
 
 
 class S3DeadLetter:
-    def __init__(self, bucket: str, prefix: str) -> None:
+    def __init__(self, bucket: str, prefix: str, s3: Any) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.s3 = s3
 
     def put(self, source: str, rejected: list[Rejected]) -> str:
         key = f"{self.prefix}/{source}/dt={time.strftime('%Y-%m-%d', time.gmtime())}/{_object_name(rejected)}"
-        body = _body(rejected)
-        aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=_body(rejected), ContentType="application/x-ndjson")
         return f"s3://{self.bucket}/{key}"
 
 
-@cache
-def dead_letter() -> DeadLetter:
-    bucket = os.environ.get("ALLEYCAT_DEAD_LETTER_BUCKET")
-    if bucket:
-        return S3DeadLetter(bucket, os.environ.get("ALLEYCAT_DEAD_LETTER_PREFIX", "dead-letter"))
-    return LocalDeadLetter(Settings.from_env().dead_letter_dir)
+def dead_letter_for(settings: Settings) -> DeadLetter:
+    if settings.dead_letter_bucket:
+        return S3DeadLetter(settings.dead_letter_bucket, settings.dead_letter_prefix, aws.client("s3", settings.region))
+    return LocalDeadLetter(settings.dead_letter_dir)

@@ -1,40 +1,40 @@
 """The live channel: a ``LivePublisher`` port, AWS IoT Core or the local API over HTTP.
 
-``ALLEYCAT_LIVE_URL`` set: POST the message as JSON there (the local API fans it out to SSE
-clients); otherwise publish to the IoT Core topic ``alleycat/races/<raceId>/<classId>/standings``
-(a race is ``(raceId, classId)``: every class races in every slot). Local
-delivery is best-effort: if the API is down the message is logged and dropped (the LIVE item is
-the truth; clients reload it).
+``Settings.live_url`` set: POST the message as JSON there (the local API fans it out to SSE
+clients); otherwise publish to the race's IoT Core topic (``alleycat.domain.keys.live_topic``: a
+race is ``(raceId, classId)``, every class races in every slot). Local delivery is best-effort: if
+the API is down the message is logged and dropped (the LIVE item is the truth; clients reload it).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
-from functools import cache
 from typing import Any, Protocol
 
 from alleycat.adapters import aws
 from alleycat.domain.events import RaceKey
+from alleycat.domain.keys import live_topic
+from alleycat.settings import Settings
 
-log = logging.getLogger("alleycat.consumers.publish")
-
-
-def topic(race_id: int, class_id: int) -> str:
-    """The IoT Core topic of race ``(race_id, class_id)``'s live standings."""
-    return f"alleycat/races/{race_id}/{class_id}/standings"
+log = logging.getLogger("alleycat.live_channel")
 
 
 class LivePublisher(Protocol):
-    def publish(self, race: RaceKey, message: dict[str, Any]) -> bool: ...
+    def publish(self, race: RaceKey, message: dict[str, Any]) -> bool:
+        """Send ``message`` on the race's channel. False: dropped (best-effort delivery); raises
+        when the channel refused it and the caller should retry."""
+        ...
 
 
 class IotPublisher:
+    def __init__(self, iot_data: Any) -> None:
+        self.iot_data = iot_data
+
     def publish(self, race: RaceKey, message: dict[str, Any]) -> bool:
-        aws.client("iot-data").publish(topic=topic(*race), qos=0, payload=json.dumps(message).encode())
+        self.iot_data.publish(topic=live_topic(*race), qos=0, payload=json.dumps(message).encode())
         return True
 
 
@@ -62,7 +62,7 @@ class HttpPublisher:
             return False
 
 
-@cache
-def live_publisher() -> LivePublisher:
-    url = os.environ.get("ALLEYCAT_LIVE_URL")
-    return HttpPublisher(url) if url else IotPublisher()
+def live_publisher_for(settings: Settings) -> LivePublisher:
+    if settings.live_url:
+        return HttpPublisher(settings.live_url)
+    return IotPublisher(aws.client("iot-data", settings.region))
