@@ -13,33 +13,64 @@ written. The write is a PutItem conditional on ``version`` (optimistic locking: 
 read again and merge again): one write per race per window. Before a race's first LIVE write its
 CLASS race item (``CLASS#c / RACE#r``, status ``live``) is put, conditional on its absence.
 
+Lambda's event comes in as Powertools' ``KinesisStreamEvent`` (its tumbling-window fields:
+``window``, ``state``, ``isFinalInvokeForWindow``); ``handle(event, deps)`` does the work with
+the race table and the dead letter it is given, and ``handler`` is the Lambda entry point that
+builds them once per process.
+
 Caveat: LIVE keeps the first-counted value of a second (its bitmap holds no values). Two different
 messages for one key that land in different windows are resolved by the lake, which is
 authoritative; within a window the winning rule decides.
 
 State (JSON): ``{"races": {"<raceId>#<classId>": {"r": {racerId: {"n": name, "f": final,
 "p": {second: [milli, deviceTimestamp, uuid]}}}}}}``.
+
+Records arrive as Powertools' ``KinesisStreamEvent`` (which carries the tumbling-window fields);
+the LIVE items are read and written through the injected ``RaceTable``.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
-import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamEvent, KinesisStreamRecord
+
+from alleycat.adapters.dead_letter import DeadLetter, Rejected, dead_letter_for
+from alleycat.adapters.race_items import LiveRace
+from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
 from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
 from alleycat.domain.scoring import RaceScores
 from alleycat.domain.windows import iso_utc
-from consumers import dynamo
-from consumers.deadletter import Rejected, dead_letter
+from alleycat.settings import Settings
+from alleycat.support.clock import Clock, SystemClock
+from consumers.observability import Handled, Observability
 
-log = logging.getLogger("alleycat.consumers.aggregator")
+OBSERVABILITY = Observability("aggregator")
+log = OBSERVABILITY.logger
 
 MAX_CONFLICT_RETRIES = 20
+DEAD_LETTER_SOURCE = "aggregator"
 State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the Aggregator works with; the entry point builds them once per process."""
+
+    table: RaceTable
+    dead_letter: DeadLetter
+    clock: Clock = field(default_factory=SystemClock)
+
+
+@cache
+def dependencies() -> Dependencies:
+    settings = Settings.from_env()
+    return Dependencies(DynamoRaceTable.from_settings(settings), dead_letter_for(settings))
 
 
 def state_key(race: RaceKey) -> str:
@@ -58,30 +89,33 @@ class MergeResult:
     rejected: list[Rejected]
 
 
-def merge_records(state: State, records: list[dict[str, Any]]) -> MergeResult:
+def _rejected(record: KinesisStreamRecord, exc: InvalidEvent) -> Rejected:
+    # the record's metadata with .get: a replayed or hand-made record may carry only its data
+    kinesis = record.kinesis
+    return Rejected(
+        exc.reason,
+        exc.detail,
+        str(record.get("eventID", kinesis.get("sequenceNumber", ""))),
+        str(kinesis.get("partitionKey", "")),
+        float(kinesis.get("approximateArrivalTimestamp") or 0),
+        kinesis.data,
+    )
+
+
+def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> MergeResult:
     """Decode, validate and merge Kinesis records into ``state`` (in place)."""
     races: dict[str, Any] = state.setdefault("races", {})
     rejected: list[Rejected] = []
     valid = 0
     for record in records:
-        kinesis = record["kinesis"]
         try:
             try:
-                payload = base64.b64decode(kinesis["data"], validate=True)
+                payload = base64.b64decode(record.kinesis.data, validate=True)
             except ValueError as exc:
                 raise InvalidEvent("bad_base64", str(exc)) from None
             ev = parse_event(payload)
         except InvalidEvent as exc:
-            rejected.append(
-                Rejected(
-                    exc.reason,
-                    exc.detail,
-                    record.get("eventID", kinesis.get("sequenceNumber", "")),
-                    kinesis.get("partitionKey", ""),
-                    float(kinesis.get("approximateArrivalTimestamp", 0)),
-                    kinesis["data"],
-                )
-            )
+            rejected.append(_rejected(record, exc))
             continue
         valid += 1
         key = state_key(ev.race)
@@ -99,7 +133,7 @@ def merge_records(state: State, records: list[dict[str, Any]]) -> MergeResult:
     return MergeResult(valid, rejected)
 
 
-def apply_window(live: dynamo.LiveRace, window_race: dict[str, Any]) -> bool:
+def apply_window(live: LiveRace, window_race: dict[str, Any]) -> bool:
     """Merge one race's window points into its scores. Returns True if anything changed."""
     changed = False
     for racer_id, doc in window_race["r"].items():
@@ -112,57 +146,69 @@ def apply_window(live: dynamo.LiveRace, window_race: dict[str, Any]) -> bool:
     return changed
 
 
-def flush_race(race: RaceKey, window_race: dict[str, Any], window_end: str) -> int:
+def flush_race(
+    table: RaceTable, race: RaceKey, window_race: dict[str, Any], window_end: str, clock: Clock | None = None
+) -> int:
     """Merge a race's window into its LIVE item. Returns the number of LIVE writes (0 or 1)."""
+    clock = clock or SystemClock()
     race_id, class_id = race
     for _ in range(MAX_CONFLICT_RETRIES):
-        live = dynamo.read_live(race_id, class_id)
+        live = table.read_live(race_id, class_id)
         expected = None if live is None else live.version
         if live is None:
-            live = dynamo.LiveRace(RaceScores(race_id, class_id), 0, None, dynamo.now_ms())
+            live = LiveRace(RaceScores(race_id, class_id), 0, None, clock.now_ms())
             # first sight of the race: its CLASS race item before its first LIVE write, so a
             # race with a LIVE item always has one (a repeated put is a no-op)
-            dynamo.put_class_race(race_id, class_id, live.updated_at)
+            table.put_class_race(race_id, class_id, live.updated_at)
         if not apply_window(live, window_race):
             return 0
         live.version += 1
         live.window_end = window_end
-        live.updated_at = dynamo.now_ms()
-        if dynamo.put_live(live, expected):
+        live.updated_at = clock.now_ms()
+        if table.put_live(live, expected):
             return 1
         log.info("LIVE version conflict, merging again", extra={"raceId": race_id, "classId": class_id})
-    raise RuntimeError(
+    raise RaceTableError(
         f"race {race_id} class {class_id}: LIVE item still conflicting after {MAX_CONFLICT_RETRIES} attempts"
     )
 
 
-def flush(state: State, window_end: str) -> int:
+def flush(table: RaceTable, state: State, window_end: str, clock: Clock | None = None) -> int:
     """Merge every race of a window into its LIVE item. Returns the number of LIVE writes."""
-    return sum(flush_race(race_of(key), race, window_end) for key, race in state.get("races", {}).items())
+    return sum(flush_race(table, race_of(key), race, window_end, clock) for key, race in state.get("races", {}).items())
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") or []
-    state: State = event.get("state") or {}
+def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
+    """One invocation: merge the records into the window state; on the window's final invoke (or
+    without a window) flush it to the LIVE items. The answer is Lambda's: the state to carry (a
+    tumbling window) and no batch item failures (invalid records are dead-lettered, not failed)."""
+    records = [KinesisStreamRecord(r) for r in event.get("Records") or []]
+    state: State = event.state
     result = merge_records(state, records)
     if result.rejected:
-        where = dead_letter().put("aggregator", result.rejected)
+        where = deps.dead_letter.put(DEAD_LETTER_SOURCE, result.rejected)
         log.warning(
             "invalid records",
             extra={
                 "rejected": len(result.rejected),
                 "reasons": dict(Counter(r.reason for r in result.rejected)),
                 "deadLetter": where,
-                "requestId": getattr(context, "aws_request_id", None),
             },
         )
-    windowed = "window" in event
-    if windowed and not event.get("isFinalInvokeForWindow"):
-        return {"state": state, "batchItemFailures": []}
-    window_end = event["window"]["end"] if windowed else iso_utc(time.time())
-    writes = flush(state, window_end)
+    counts = {"Records": len(records), "RejectedRecords": len(result.rejected)}
+    window = event.window
+    if window is not None and not event.is_final_invoke_for_window:
+        return Handled({"state": state, "batchItemFailures": []}, counts)
+    window_end = window.end if window is not None else iso_utc(deps.clock.now_ms() / 1000)
+    writes = flush(deps.table, state, window_end, deps.clock)
     log.info(
         "window flushed",
         extra={"races": len(state.get("races", {})), "liveWrites": writes, "windowEnd": window_end},
     )
-    return {"state": {}, "batchItemFailures": []} if windowed else {"batchItemFailures": []}
+    response: dict[str, Any] = (
+        {"state": {}, "batchItemFailures": []} if window is not None else {"batchItemFailures": []}
+    )
+    return Handled(response, {**counts, "LiveWrites": writes})
+
+
+handler = OBSERVABILITY.entry(lambda event, context: handle(KinesisStreamEvent(event), dependencies()))

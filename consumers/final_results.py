@@ -8,19 +8,35 @@ absent or higher). When every racer of the race has finished, its CLASS race ite
 final change LIVE again, so results are rewritten and converge. Every write is idempotent, so a
 replayed record is harmless.
 
-A record that fails is reported as a batch item failure (its SequenceNumber); the mapping retries
-from there.
+A record that fails is reported as a batch item failure (its SequenceNumber) and ends the batch
+(``consumers.live_changes``); the mapping retries from there.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from consumers import dynamo
+from alleycat.adapters.race_items import result_item
+from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
+from alleycat.settings import Settings
+from consumers.live_changes import LiveChange, process_live_changes
+from consumers.observability import Handled, Observability
 
-log = logging.getLogger("alleycat.consumers.final_results")
+OBSERVABILITY = Observability("final-results")
+log = OBSERVABILITY.logger
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    table: RaceTable
+
+
+@cache
+def dependencies() -> Dependencies:
+    return Dependencies(DynamoRaceTable.from_settings(Settings.from_env()))
 
 
 @dataclass(frozen=True)
@@ -30,44 +46,43 @@ class Outcome:
     completed: bool  # every racer of the race has finished: its CLASS race item is completed
 
 
-def process_change(old_item: dict[str, Any] | None, new_item: dict[str, Any]) -> Outcome:
-    """Write the results of one LIVE change (plain values, as ``dynamo.image`` returns them)."""
-    new = dynamo.race_from_item(new_item)
-    old = dynamo.race_from_item(old_item).race if old_item else None
+def process_change(table: RaceTable, change: LiveChange) -> Outcome:
+    """Write the results of one LIVE change."""
+    new = change.new
     race = new.race
-    finished = [
-        race.racers[racer_id] for racer_id in dynamo.changed_racers(old, race) if race.racers[racer_id].finished
-    ]
-    dynamo.batch_write([dynamo.result_item(race.race_id, score, new.updated_at) for score in finished])
-    bests = sum(dynamo.put_best(race.race_id, score, new.updated_at) for score in finished)
+    finished = [race.racers[racer_id] for racer_id in change.changed if race.racers[racer_id].finished]
+    table.write_results([result_item(race.race_id, score, new.updated_at) for score in finished])
+    bests = sum(table.put_best(race.race_id, score, new.updated_at) for score in finished)
     completed = bool(finished) and all(s.finished for s in race.racers.values())
     if completed:
-        dynamo.complete_class_race(race.race_id, race.class_id, len(race.racers))
+        table.complete_class_race(race.race_id, race.class_id, len(race.racers))
+    if finished:
+        log.info(
+            "results written",
+            extra={
+                "raceId": race.race_id,
+                "classId": race.class_id,
+                "results": len(finished),
+                "bests": bests,
+                "completed": completed,
+            },
+        )
     return Outcome(len(finished), bests, completed)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    for record in event.get("Records") or []:
-        if not dynamo.is_live(record) or record.get("eventName") == "REMOVE":
-            continue
-        sequence_number = record["dynamodb"]["SequenceNumber"]
-        try:
-            new_item = dynamo.image(record["dynamodb"].get("NewImage"))
-            if new_item is None:
-                continue
-            outcome = process_change(dynamo.image(record["dynamodb"].get("OldImage")), new_item)
-        except Exception:
-            log.exception("LIVE change failed", extra={"sequenceNumber": sequence_number})
-            return {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
-        if outcome.results:
-            log.info(
-                "results written",
-                extra={
-                    "raceId": int(new_item["raceId"]),
-                    "classId": int(new_item["classId"]),
-                    "results": outcome.results,
-                    "bests": outcome.bests,
-                    "completed": outcome.completed,
-                },
-            )
-    return {"batchItemFailures": []}
+def handle(event: dict[str, Any], deps: Dependencies, context: Any = None) -> Handled:
+    """The LIVE changes of a DynamoDB Streams event, in order, up to the first failure."""
+    processed = process_live_changes(
+        event, lambda change: process_change(deps.table, change), logging.getLogger(OBSERVABILITY.service), context
+    )
+    counts = {
+        "LiveChanges": len(processed.outcomes),
+        "ResultsWritten": sum(o.results for o in processed.outcomes),
+        "BestsWritten": sum(o.bests for o in processed.outcomes),
+        "RacesCompleted": sum(o.completed for o in processed.outcomes),
+        "FailedChanges": processed.failed,
+    }
+    return Handled(processed.response, counts)
+
+
+handler = OBSERVABILITY.entry(lambda event, context: handle(event, dependencies(), context))

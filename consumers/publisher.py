@@ -1,26 +1,42 @@
 """Publisher: DynamoDB Streams of the table -> live standings messages for each LIVE change.
 
 A LIVE item is one race ``(raceId, classId)``; its message goes to that race's channel
-(``consumers.publish.topic(raceId, classId)`` on IoT Core). Message: ``{type: "standings", raceId,
-classId, windowEnd, standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds,
-finished}] (top N), changed: [racerIds]}``, sent through ``consumers.publish``. Live updates are
-best-effort; a failure to publish to IoT Core is reported as a batch item failure and retried by
-the mapping (MaximumRetryAttempts 2, records older than 60 s dropped).
+(``alleycat.adapters.live_channel``: the IoT Core topic ``alleycat.domain.keys.live_topic(raceId,
+classId)``, or the local API). Message: ``{type: "standings", raceId, classId, windowEnd,
+standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds, finished}] (top N),
+changed: [racerIds]}``. Live updates are best-effort; a failure to publish is reported as a batch
+item failure and ends the batch (``consumers.live_changes``); the mapping retries it
+(MaximumRetryAttempts 2, records older than 60 s dropped).
 """
 
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from alleycat.adapters.live_channel import LivePublisher, live_publisher_for
 from alleycat.domain.scoring import RaceScores
-from consumers import dynamo
-from consumers.publish import live_publisher
+from alleycat.settings import Settings
+from consumers.live_changes import LiveChange, process_live_changes
+from consumers.observability import Handled, Observability
 
-log = logging.getLogger("alleycat.consumers.publisher")
+OBSERVABILITY = Observability("publisher")
 
-DEFAULT_TOP = 1000
+DEFAULT_TOP = Settings.live_top
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    publisher: LivePublisher
+    top: int = DEFAULT_TOP  # standings rows per message
+
+
+@cache
+def dependencies() -> Dependencies:
+    settings = Settings.from_env()
+    return Dependencies(live_publisher_for(settings), settings.live_top)
 
 
 def standings_message(race: RaceScores, window_end: str | None, changed: list[int], top: int) -> dict[str, Any]:
@@ -34,21 +50,23 @@ def standings_message(race: RaceScores, window_end: str | None, changed: list[in
     }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    top = int(os.environ.get("ALLEYCAT_LIVE_TOP", DEFAULT_TOP))
-    for record in event.get("Records") or []:
-        if not dynamo.is_live(record):
-            continue
-        new_item = dynamo.image(record["dynamodb"].get("NewImage"))
-        if new_item is None:
-            continue
-        old_item = dynamo.image(record["dynamodb"].get("OldImage"))
-        new = dynamo.race_from_item(new_item)
-        changed = dynamo.changed_racers(dynamo.race_from_item(old_item).race if old_item else None, new.race)
-        message = standings_message(new.race, new.window_end, changed, top)
-        try:
-            live_publisher().publish(new.race.key, message)
-        except Exception:
-            log.exception("publish failed", extra={"raceId": new.race.race_id, "classId": new.race.class_id})
-            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-    return {"batchItemFailures": []}
+def publish_change(deps: Dependencies, change: LiveChange) -> bool:
+    """Send one LIVE change's standings. Returns False if the channel dropped it (best-effort)."""
+    new = change.new
+    return deps.publisher.publish(new.race.key, standings_message(new.race, new.window_end, change.changed, deps.top))
+
+
+def handle(event: dict[str, Any], deps: Dependencies, context: Any = None) -> Handled:
+    """The LIVE changes of a DynamoDB Streams event, published in order, up to the first failure."""
+    processed = process_live_changes(
+        event, lambda change: publish_change(deps, change), logging.getLogger(OBSERVABILITY.service), context
+    )
+    counts = {
+        "Published": sum(processed.outcomes),
+        "Dropped": len(processed.outcomes) - sum(processed.outcomes),
+        "PublishFailures": processed.failed,
+    }
+    return Handled(processed.response, counts)
+
+
+handler = OBSERVABILITY.entry(lambda event, context: handle(event, dependencies(), context))

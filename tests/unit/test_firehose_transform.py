@@ -7,6 +7,9 @@ import base64
 import json
 import logging
 import uuid
+from typing import Any
+
+import pytest
 
 from alleycat.domain.events import Telemetry, output_of
 from alleycat.lake.schema import RAW_SCHEMA
@@ -14,11 +17,18 @@ from consumers.firehose_transform import handler
 from infra.local.firehose.invocation import Arns, event_of
 from infra.local.firehose.records import KinesisRecord
 
+
+@pytest.fixture(autouse=True)
+def no_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler's embedded metrics stay off stdout (Powertools honours this variable)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
 ARNS = Arns("arn:aws:kinesis:us-east-1:000000000000:stream/s", "arn:aws:firehose:x", "arn:aws:lambda:x", "us-east-1")
 
 
 def telemetry(**overrides: object) -> Telemetry:
-    fields = {
+    fields: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "event": "update",
         "device_timestamp": 1_620_824_038_331,  # 2021-05-12T12:53:58Z

@@ -1,7 +1,9 @@
-"""The real-time handlers on AWS's sample event shapes (no server: DynamoDB is not touched)."""
+"""The real-time handlers on AWS's sample event shapes (no server: the race table is the shipped
+in-memory one, ``alleycat.testing.race_table``)."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import copy
 import json
@@ -10,14 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from boto3.dynamodb.types import TypeSerializer
 
+from alleycat.adapters.dead_letter import LocalDeadLetter
+from alleycat.adapters.live_channel import HttpPublisher
+from alleycat.adapters.race_items import LiveRace, live_item, result_item
+from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
+from alleycat.cli import leaderboard as leaderboard_cli
 from alleycat.domain import keys
 from alleycat.domain.events import RaceKey, Telemetry
+from alleycat.domain.keys import live_topic as topic
 from alleycat.domain.scoring import RaceScores, score_races
-from consumers import aggregator, cli, dynamo, final_results, publisher
-from consumers.deadletter import dead_letter
-from consumers.publish import HttpPublisher, topic
+from alleycat.settings import Settings
+from alleycat.testing.live_channel import RecordingPublisher
+from alleycat.testing.race_table import InMemoryRaceTable
+from consumers import aggregator, final_results, publisher
+from consumers.live_changes import LiveChange, changed_racers
+from consumers.observability import Handled, Observability
 from infra.local.processes import free_port
 
 EVENTS = Path(__file__).parent / "events"
@@ -50,24 +62,34 @@ def kinesis_event(events: list[Telemetry], template: str = "kinesis.json") -> di
 
 
 @pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ALLEYCAT_HOME", str(tmp_path))
-    monkeypatch.delenv("ALLEYCAT_DEAD_LETTER_BUCKET", raising=False)
-    dead_letter.cache_clear()
-    yield tmp_path
-    dead_letter.cache_clear()
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def aggregate(event: dict[str, Any], deps: aggregator.Dependencies) -> dict[str, Any]:
+    """The Aggregator's answer to ``event`` (Lambda's dict, as the entry point wraps it)."""
+    return aggregator.handle(KinesisStreamEvent(event), deps).response
+
+
+def deps(home: Path, table: RaceTable | None = None) -> aggregator.Dependencies:
+    """The aggregator's dependencies: an in-memory race table, dead letters under ``home``."""
+    return aggregator.Dependencies(table or InMemoryRaceTable(), LocalDeadLetter(home / "dead-letter"))
+
+
+def records(event: dict[str, Any]) -> Any:
+    return KinesisStreamEvent(event).records
 
 
 def test_the_aws_sample_records_are_rejected_and_dead_lettered_without_failing(home: Path) -> None:
     event = sample("kinesis-tumbling-window.json")
     event["state"] = {}
-    response = aggregator.handler(event, None)
+    response = aggregate(event, deps(home))
     assert response == {"state": {"races": {}}, "batchItemFailures": []}
     (path,) = (home / "dead-letter" / "aggregator").glob("*.jsonl")
     (line,) = path.read_text().splitlines()
     doc = json.loads(line)
     assert doc["reason"] == "bad_json" and doc["event_id"] == event["Records"][0]["eventID"]
-    aggregator.handler(event, None)  # a replayed batch overwrites its own dead letter
+    aggregate(event, deps(home))  # a replayed batch overwrites its own dead letter
     assert len(list((home / "dead-letter" / "aggregator").glob("*.jsonl"))) == 1
 
 
@@ -77,17 +99,17 @@ def test_window_state_keeps_the_winner_of_each_second_and_the_final_flag(home: P
     c = telemetry(1, 4, cadence=70.0, event="final")
     first = kinesis_event([b, a], "kinesis-tumbling-window.json")
     first["state"] = {}
-    state = aggregator.handler(first, None)["state"]
+    state = aggregate(first, deps(home))["state"]
     second = kinesis_event([a, c, c], "kinesis-tumbling-window.json")  # replay + duplicate
     second["state"] = json.loads(json.dumps(state))  # state passes through JSON
-    state = aggregator.handler(second, None)["state"]
+    state = aggregate(second, deps(home))["state"]
     assert list(state["races"]) == ["5#2"]  # racer 1 rides class 2: race (5, 2)
     racer = state["races"]["5#2"]["r"]["1"]
     assert racer["f"] is True
     assert racer["p"]["3"] == [b.output_milli, b.device_timestamp, b.uuid]
     assert racer["p"]["4"][0] == c.output_milli
     # the window, applied to an empty race, equals the reference computation
-    live = dynamo.LiveRace(RaceScores(5, 2), 0, None, 0)
+    live = LiveRace(RaceScores(5, 2), 0, None, 0)
     assert aggregator.apply_window(live, state["races"]["5#2"])
     expected = score_races([a, b, c, c])[RaceKey(5, 2)].racers[1]
     assert live.race.racers[1].to_compact() == expected.to_compact()
@@ -100,17 +122,17 @@ def test_equal_timestamps_are_decided_by_the_larger_uuid(home: Path) -> None:
     state: dict[str, Any] = {}
     for order in ([low, high], [high, low]):
         state = {}
-        aggregator.merge_records(state, kinesis_event(order)["Records"])
+        aggregator.merge_records(state, records(kinesis_event(order)))
         assert state["races"]["5#3"]["r"]["2"]["p"]["7"][2] == high.uuid
 
 
 def live_image(race: RaceScores, version: int) -> dict[str, Any]:
-    item = dynamo.live_item(dynamo.LiveRace(race, version, "2020-12-09T07:06:00Z", T))
+    item = live_item(LiveRace(race, version, "2020-12-09T07:06:00Z", T))
     ser = TypeSerializer()
     return {k: ser.serialize(v) for k, v in item.items()}
 
 
-def test_publisher_sends_standings_and_the_changed_racers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publisher_sends_standings_and_the_changed_racers() -> None:
     before = score_races([telemetry(1, 1, cls=2), telemetry(2, 1, cls=2), telemetry(3, 1, cls=2)])[RaceKey(5, 2)]
     after = score_races(
         [telemetry(1, 1, cls=2), telemetry(2, 1, cls=2), telemetry(3, 1, cls=2), telemetry(2, 2, cadence=90.0, cls=2)]
@@ -122,16 +144,10 @@ def test_publisher_sends_standings_and_the_changed_racers(monkeypatch: pytest.Mo
     modify["dynamodb"]["Keys"] = {"PK": {"S": keys.race_pk(5, 2)}, "SK": {"S": keys.LIVE_SK}}
     modify["dynamodb"]["OldImage"] = live_image(before, 1)
     modify["dynamodb"]["NewImage"] = live_image(after, 2)
-    sent: list[tuple[RaceKey, dict]] = []
-
-    class Fake:
-        def publish(self, race: RaceKey, message: dict) -> bool:
-            sent.append((race, message))
-            return True
-
-    monkeypatch.setattr(publisher, "live_publisher", Fake)
-    assert publisher.handler(doc, None) == {"batchItemFailures": []}  # the sample's other items are skipped
-    ((race, message),) = sent
+    channel = RecordingPublisher()
+    handled = publisher.handle(doc, publisher.Dependencies(channel, 1000))
+    assert handled.response == {"batchItemFailures": []}  # the sample's other items are skipped
+    ((race, message),) = channel.sent
     assert race == RaceKey(5, 2) and message["raceId"] == 5 and message["classId"] == 2
     assert message["type"] == "standings" and message["changed"] == [2]
     assert [row["racerId"] for row in message["standings"]] == [s.racer_id for s in after.standings()]
@@ -156,100 +172,63 @@ def test_changed_racers_compares_compact_scores() -> None:
     new.racers[1] = old.racers[1]
     new.racers[2] = copy.deepcopy(old.racers[2])
     new.racers[2].finished = True
-    assert sorted(dynamo.changed_racers(old, new)) == [2, 3]
-    assert sorted(dynamo.changed_racers(None, new)) == [1, 2, 3]
+    assert sorted(changed_racers(old, new)) == [2, 3]
+    assert sorted(changed_racers(None, new)) == [1, 2, 3]
 
 
-class FakeRaceStore:
-    """The LIVE and CLASS race writes of ``consumers.dynamo``, in memory (same keys, same conditions)."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.class_puts: list[tuple[int, int]] = []
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeRaceStore:
-        monkeypatch.setattr(dynamo, "read_live", self.read_live)
-        monkeypatch.setattr(dynamo, "put_live", self.put_live)
-        monkeypatch.setattr(dynamo, "put_class_race", self.put_class_race)
-        return self
-
-    def read_live(self, race_id: int, class_id: int) -> dynamo.LiveRace | None:
-        item = self.items.get((keys.race_pk(race_id, class_id), keys.LIVE_SK))
-        return dynamo.race_from_item(copy.deepcopy(item)) if item else None
-
-    def put_live(self, live: dynamo.LiveRace, expected_version: int | None) -> bool:
-        item = dynamo.live_item(live)
-        stored = self.items.get((item["PK"], item["SK"]))
-        if (stored["version"] if stored else None) != expected_version:
-            return False
-        self.items[(item["PK"], item["SK"])] = item
-        return True
-
-    def put_class_race(self, race_id: int, class_id: int, started_at: int) -> bool:
-        self.class_puts.append((race_id, class_id))
-        key = (keys.class_pk(class_id), keys.race_sk(race_id))
-        if key in self.items:
-            return False
-        self.items[key] = {"raceId": race_id, "classId": class_id, "status": "live", "startedAt": started_at}
-        return True
-
-
-def test_a_window_of_every_class_in_a_slot_writes_one_live_item_per_race(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = FakeRaceStore().install(monkeypatch)
+def test_a_window_of_every_class_in_a_slot_writes_one_live_item_per_race(home: Path) -> None:
+    store = InMemoryRaceTable()
     # racers 0..11 in slot 5 (two per class), racer 20 in slot 6: seven races
     evs = [telemetry(r, s) for r in range(12) for s in (1, 2, 3)] + [telemetry(20, 1, race=6)]
     event = kinesis_event(evs, "kinesis-tumbling-window.json")
     event["state"] = {}
-    state = aggregator.handler(event, None)["state"]
+    state = aggregate(event, deps(home, store))["state"]
     want = score_races(evs)
     assert len(want) == 7
     assert {aggregator.race_of(k) for k in state["races"]} == set(want)
-    assert aggregator.flush(state, "2030-01-01T00:00:05Z") == 7  # one LIVE write per race
+    assert aggregator.flush(store, state, "2030-01-01T00:00:05Z") == 7  # one LIVE write per race
     lives = {k: v for k, v in store.items.items() if k[1] == keys.LIVE_SK}
     assert set(lives) == {(keys.race_pk(*race), keys.LIVE_SK) for race in want}
     for race, scores in want.items():
         live = store.read_live(*race)
+        assert live is not None
         assert (live.race.race_id, live.race.class_id, live.version) == (race.race_id, race.class_id, 1)
         assert {r: s.to_compact() for r, s in live.race.racers.items()} == {
             r: s.to_compact() for r, s in scores.racers.items()
         }
         assert {s.class_id for s in live.race.racers.values()} == {race.class_id}  # no class mixed in
     assert sorted(store.class_puts) == sorted(want)  # each race's CLASS item, on first sight
-    assert aggregator.flush(state, "2030-01-01T00:00:05Z") == 0  # replayed window: no write
+    assert aggregator.flush(store, state, "2030-01-01T00:00:05Z") == 0  # replayed window: no write
     assert len(store.class_puts) == 7
 
 
-def test_a_racer_is_counted_only_in_the_race_of_their_class(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = FakeRaceStore().install(monkeypatch)
+def test_a_racer_is_counted_only_in_the_race_of_their_class() -> None:
+    store = InMemoryRaceTable()
     one, other = telemetry(1, 1, cls=2), telemetry(2, 1, cls=3)
     state: dict[str, Any] = {}
-    aggregator.merge_records(state, kinesis_event([one, other])["Records"])
-    assert aggregator.flush(state, "w") == 2
-    assert set(store.read_live(5, 2).race.racers) == {1}
-    assert set(store.read_live(5, 3).race.racers) == {2}
+    aggregator.merge_records(state, records(kinesis_event([one, other])))
+    assert aggregator.flush(store, state, "w") == 2
+    assert set(store.read_live(5, 2).race.racers) == {1}  # type: ignore[union-attr]
+    assert set(store.read_live(5, 3).race.racers) == {2}  # type: ignore[union-attr]
 
 
-def test_final_results_complete_a_race_when_all_its_racers_finished(monkeypatch: pytest.MonkeyPatch) -> None:
-    written: list[dict] = []
-    completed: list[tuple[int, int, int]] = []
-    monkeypatch.setattr(dynamo, "batch_write", lambda items: written.extend(items) or 1)
-    monkeypatch.setattr(dynamo, "put_best", lambda race_id, score, updated_at: True)
-    monkeypatch.setattr(dynamo, "complete_class_race", lambda r, c, n: completed.append((r, c, n)))
+def test_final_results_complete_a_race_when_all_its_racers_finished() -> None:
+    table = InMemoryRaceTable()
+    written = table.written_results
+    completed = table.completions
 
-    def item(events: list[Telemetry]) -> dict:
+    def item(events: list[Telemetry]) -> LiveRace:
         (race,) = score_races(events).values()
-        return dynamo.live_item(dynamo.LiveRace(race, 1, "w", T))
+        return LiveRace(race, 1, "w", T)
 
     running = [telemetry(1, 1, cls=3, event="final"), telemetry(2, 1, cls=3)]
-    outcome = final_results.process_change(None, item(running))
+    outcome = final_results.process_change(table, LiveChange("1", None, item(running)))
     assert (outcome.results, outcome.completed, completed) == (1, False, [])  # racer 2 still riding
     assert [(r["PK"], r["GSI1PK"], r["SK"]) for r in written] == [
         (keys.race_pk(5, 3), keys.race_pk(5, 3), keys.result_sk(1))
     ]
     done = [*running, telemetry(2, 2, cls=3, event="final")]
-    outcome = final_results.process_change(item(running), item(done))
+    outcome = final_results.process_change(table, LiveChange("2", item(running), item(done)))
     assert (outcome.results, outcome.completed, completed) == (1, True, [(5, 3, 2)])
     assert written[-1]["PK"] == keys.race_pk(5, 3) and written[-1]["SK"] == keys.result_sk(2)
 
@@ -267,10 +246,9 @@ class FakeTable:
         return {"Item": dict(Key)} if key in self.present else {}
 
 
-def test_race_classes_reads_the_class_race_items_with_one_get_per_class(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_race_classes_reads_the_class_race_items_with_one_get_per_class() -> None:
     fake = FakeTable({(keys.class_pk(2), keys.race_sk(7)), (keys.class_pk(5), keys.race_sk(7))})
-    monkeypatch.setattr(dynamo, "table", lambda: fake)
-    assert dynamo.race_classes(7) == [2, 5]
+    assert DynamoRaceTable(fake).race_classes(7) == [2, 5]  # type: ignore[arg-type]
     assert fake.gets == [(keys.class_pk(c), keys.race_sk(7)) for c in range(1, 7)]
 
 
@@ -279,43 +257,183 @@ def result(race_id: int, class_id: int, racer: int, total: float) -> dict:
             "seconds": 3, "finished": True, "raceId": race_id, "classId": class_id}  # fmt: skip
 
 
-def leaderboard(argv: list[str]) -> int:
-    import argparse
+class Boards(InMemoryRaceTable):
+    """Fixed boards, and the queries made of them."""
 
+    def __init__(self, boards: dict[tuple[int, int], list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self.boards = boards
+        self.queried: list[tuple[int, int, int]] = []
+
+    def race_classes(self, race_id: int) -> list[int]:
+        return sorted(c for r, c in self.boards if r == race_id)
+
+    def query_results(self, race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
+        self.queried.append((race_id, class_id, limit))
+        return self.boards.get((race_id, class_id), [])[:limit]
+
+
+def leaderboard(argv: list[str], table: RaceTable) -> int:
     parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers())
+    leaderboard_cli.register(parser.add_subparsers())
     args = parser.parse_args(["leaderboard", *argv])
-    return args.func(args)
+    return int(args.func(args, Settings(), table=lambda settings: table))
 
 
-def test_leaderboard_prints_every_class_of_a_race_id_or_the_one_asked_for(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_leaderboard_prints_every_class_of_a_race_id_or_the_one_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
     boards = {(7, 2): [result(7, 2, 11, 9.0), result(7, 2, 12, 8.0)], (7, 5): [result(7, 5, 51, 7.0)]}
-    queried: list[tuple[int, int, int]] = []
+    table = Boards(boards)
+    queried = table.queried
 
-    def query_results(race_id: int, class_id: int, limit: int) -> list[dict]:
-        queried.append((race_id, class_id, limit))
-        return boards.get((race_id, class_id), [])[:limit]
-
-    monkeypatch.setattr(dynamo, "race_classes", lambda race_id: sorted(c for r, c in boards if r == race_id))
-    monkeypatch.setattr(dynamo, "query_results", query_results)
-
-    assert leaderboard(["--race", "7"]) == 0
+    assert leaderboard(["--race", "7"], table) == 0
     out = capsys.readouterr().out
     assert "race 7 class 2 (final results)" in out and "race 7 class 5 (final results)" in out
     assert queried == [(7, 2, 1000), (7, 5, 1000)]
 
-    assert leaderboard(["--race", "7", "--class", "5", "--json", "--limit", "10"]) == 0
+    assert leaderboard(["--race", "7", "--class", "5", "--json", "--limit", "10"], table) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["raceId"], r["classId"], r["rank"], r["racerId"]) for r in rows] == [(7, 5, 1, 51)]
     assert queried[-1] == (7, 5, 10)
 
-    assert leaderboard(["--race", "7", "--json"]) == 0
+    assert leaderboard(["--race", "7", "--json"], table) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["classId"], r["rank"], r["racerId"]) for r in rows] == [(2, 1, 11), (2, 2, 12), (5, 1, 51)]
 
-    assert leaderboard(["--race", "7", "--class", "3"]) == 1  # no such race: nothing merged in from other classes
+    assert (
+        leaderboard(["--race", "7", "--class", "3"], table) == 1
+    )  # no such race: nothing merged in from other classes
     assert "race 7 class 3: no results" in capsys.readouterr().out
-    assert leaderboard(["--race", "8"]) == 1
+    assert leaderboard(["--race", "8"], table) == 1
     assert "no class has a race" in capsys.readouterr().out
+
+
+# --- the race table's conditions and retries (the in-memory table runs the real retry loop) ---
+
+
+def test_a_lost_live_put_is_merged_again_and_written_once() -> None:
+    store = InMemoryRaceTable()
+    state: dict[str, Any] = {}
+    aggregator.merge_records(state, records(kinesis_event([telemetry(1, 1, cls=2), telemetry(1, 2, cls=2)])))
+    store.lose_live_puts(2)  # two other writers get there first
+    assert aggregator.flush(store, state, "w") == 1
+    live = store.read_live(5, 2)
+    assert live is not None and live.version == 1 and live.race.racers[1].seconds == 2
+    store.lose_live_puts(aggregator.MAX_CONFLICT_RETRIES)
+    more: dict[str, Any] = {}
+    aggregator.merge_records(more, records(kinesis_event([telemetry(1, 3, cls=2)])))
+    with pytest.raises(RaceTableError, match="still conflicting"):
+        aggregator.flush(store, more, "w2")
+
+
+def test_unprocessed_results_are_retried_with_backoff_then_given_up() -> None:
+    (race,) = score_races([telemetry(r, 1, cls=4, event="final") for r in range(30)]).values()
+    items = [result_item(5, score, T) for score in race.racers.values()]
+    table = InMemoryRaceTable()
+    table.leave_unprocessed(2)
+    assert table.write_results(items) == 4  # 25 + 5 items; the first batch twice unprocessed
+    assert table.sleeps == [0.05, 0.1]
+    assert len(table.query_results(5, 4, 100)) == 30
+    table.leave_unprocessed(8)
+    with pytest.raises(RaceTableError, match="unprocessed"):
+        table.write_results(items)
+
+
+def test_a_best_is_replaced_only_by_a_higher_total() -> None:
+    table = InMemoryRaceTable()
+    (race,) = score_races([telemetry(1, 1, cls=2, cadence=80.0)]).values()
+    score = race.racers[1]
+    assert table.put_best(5, score, T)
+    score.total_milli -= 1000
+    assert not table.put_best(6, score, T)
+    score.total_milli += 5000
+    assert table.put_best(7, score, T)
+    best = table.item(keys.racer_pk(1), keys.best_sk(2))
+    assert best is not None and int(best["raceId"]) == 7
+
+
+def live_change_event(*changes: tuple[RaceScores | None, RaceScores]) -> dict[str, Any]:
+    """A DynamoDB Streams event of LIVE changes (sequence numbers 1, 2, ...) after a REMOVE."""
+    doc = sample("dynamodb-streams.json")
+    proto = doc["Records"][1]
+    removed = copy.deepcopy(doc["Records"][2])
+    removed["dynamodb"]["Keys"] = {"PK": {"S": keys.race_pk(5, 9)}, "SK": {"S": keys.LIVE_SK}}
+    doc["Records"] = [removed]
+    for n, (old, new) in enumerate(changes, start=1):
+        record = copy.deepcopy(proto)
+        record["dynamodb"]["Keys"] = {"PK": {"S": keys.race_pk(new.race_id, new.class_id)}, "SK": {"S": keys.LIVE_SK}}
+        record["dynamodb"]["SequenceNumber"] = str(n)
+        record["dynamodb"]["NewImage"] = live_image(new, n + 1)
+        if old is None:
+            record["eventName"] = "INSERT"
+            record["dynamodb"].pop("OldImage", None)
+        else:
+            record["dynamodb"]["OldImage"] = live_image(old, n)
+        doc["Records"].append(record)
+    return doc
+
+
+def test_a_failed_publish_is_the_only_failure_reported_and_ends_the_batch() -> None:
+    races = [score_races([telemetry(r, 1, cls=c)])[RaceKey(5, c)] for r, c in ((1, 1), (2, 2), (3, 3))]
+    event = live_change_event(*((None, race) for race in races))
+    channel = RecordingPublisher()
+    assert publisher.handle(event, publisher.Dependencies(channel, 10)).counts == {
+        "Published": 3,
+        "Dropped": 0,
+        "PublishFailures": 0,
+    }
+    assert [race for race, _ in channel.sent] == [RaceKey(5, 1), RaceKey(5, 2), RaceKey(5, 3)]  # REMOVE skipped
+    refusing = RecordingPublisher()
+    handled = publisher.handle(event, publisher.Dependencies(FailSecond(refusing), 10))
+    assert handled.response == {"batchItemFailures": [{"itemIdentifier": "2"}]}  # Lambda resumes from here
+    assert [race for race, _ in refusing.sent] == [RaceKey(5, 1)]  # the third waits for the retry
+
+
+class FailSecond:
+    """A channel that refuses its second message."""
+
+    def __init__(self, inner: RecordingPublisher) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def publish(self, race: RaceKey, message: dict[str, Any]) -> bool:
+        self.calls += 1
+        if self.calls == 2:
+            self.inner.fail_next()
+        return self.inner.publish(race, message)
+
+
+def test_final_results_of_a_stream_event_and_a_single_failed_record() -> None:
+    done = score_races([telemetry(1, 1, cls=3, event="final"), telemetry(2, 1, cls=3, event="final")])[RaceKey(5, 3)]
+    table = InMemoryRaceTable()
+    handled = final_results.handle(live_change_event((None, done)), final_results.Dependencies(table))
+    assert handled.response == {"batchItemFailures": []}
+    assert handled.counts["ResultsWritten"] == 2 and handled.counts["RacesCompleted"] == 1
+    assert [int(r["racerId"]) for r in table.query_results(5, 3, 10)] == [s.racer_id for s in done.standings()]
+    table.leave_unprocessed(8)  # the only record fails: reported, not raised (the mapping retries it)
+    handled = final_results.handle(live_change_event((None, done)), final_results.Dependencies(table))
+    assert handled.response == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+
+
+class Context:
+    """The attributes of Lambda's context that Powertools' logger reads."""
+
+    function_name = "test-function"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:test-function"
+    aws_request_id = "00000000-0000-4000-8000-000000000001"
+
+
+def test_the_entry_point_answers_and_publishes_its_counts_as_embedded_metrics(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE", raising=False)
+    handler = Observability("test-entry").entry(lambda event, context: Handled({"ok": event["n"]}, {"Things": 3}))
+    assert handler({"n": 1}, Context()) == {"ok": 1}
+    assert handler({"n": 2}, None) == {"ok": 2}  # the local Firehose passes no context
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(docs) == 2 and all(doc["Things"] == [3.0] for doc in docs)
+    assert {d["Namespace"] for doc in docs for d in doc["_aws"]["CloudWatchMetrics"]} == {"Alleycat"}
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    assert handler({"n": 3}, None) == {"ok": 3}
+    assert '"_aws"' not in capsys.readouterr().out
