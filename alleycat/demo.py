@@ -24,13 +24,14 @@ from rich.table import Table
 
 from alleycat import settings as env
 from alleycat.adapters import aws
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.errors import AlleycatError, TimedOut
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
 from alleycat.sql_engine.local import LocalEngine
-from consumers import cli as leaderboards
+from consumers.leaderboards import result_rows
 from infra.local import lake_contents, stack
 from infra.local.environment import stack_lake
 from producers.kinesis import KinesisSink
@@ -138,14 +139,15 @@ def _wait(what: str, done: Callable[[], tuple[bool, str]], timeout_s: float) -> 
 def show_standings(settings: Settings, simulated: Simulated) -> list[RaceKey]:
     console.rule("4. final leaderboards (real-time path: Kinesis -> Lambda handlers -> DynamoDB)")
     races = [RaceKey(r, c) for r in simulated.summary.race_ids for c in CLASS_IDS]
+    race_table = DynamoRaceTable.from_settings(settings)
 
     def finished() -> tuple[bool, str]:
-        rows = sum(len(leaderboards.result_rows(r.race_id, r.class_id, RACERS_PER_CLASS)) for r in races)
+        rows = sum(len(result_rows(race_table, r.race_id, r.class_id, RACERS_PER_CLASS)) for r in races)
         return rows == len(races) * RACERS_PER_CLASS, f"{rows}/{len(races) * RACERS_PER_CLASS} final results"
 
     _wait("waiting for final results", finished, timeout_s=300)
     for race in races:
-        rows = leaderboards.result_rows(race.race_id, race.class_id, SHOW_TOP)
+        rows = result_rows(race_table, race.race_id, race.class_id, SHOW_TOP)
         title = f"race {race.race_id} class {race.class_id}: top {SHOW_TOP} of {RACERS_PER_CLASS}"
         table = Table("rank", "racerId", "name", "totalOutput", "avgOutput", "maxOutput", "seconds", title=title)
         for r in rows:

@@ -21,9 +21,11 @@ from pathlib import Path
 import httpx
 
 from alleycat.adapters import aws
+from alleycat.adapters.race_items import result_item
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import MAX_RACER_ID
 from alleycat.domain.scoring import RacerScore
-from consumers import dynamo
+from alleycat.support.clock import now_ms
 from infra.local import stack as local_stack
 from infra.local.processes import ProcessTable
 from infra.local.workers import api_spec
@@ -38,10 +40,9 @@ CLASS_ID = 2
 def _clear_clients() -> None:
     aws.client.cache_clear()
     aws.resource.cache_clear()
-    dynamo.table.cache_clear()
 
 
-def _seed() -> None:
+def _seed(table: DynamoRaceTable) -> None:
     """A finished 1,000-racer race, written with FinalResults' own item function."""
     rng = random.Random(1)
     scores = []
@@ -50,7 +51,7 @@ def _seed() -> None:
         for second in range(1, 301):
             score.add(second, rng.randint(50_000, 400_000))
         scores.append(score)
-    dynamo.batch_write([dynamo.result_item(RACE_ID, s, dynamo.now_ms()) for s in scores])
+    table.write_results([result_item(RACE_ID, s, now_ms()) for s in scores])
 
 
 async def _load(url: str) -> tuple[list[float], list[float], list[str], float]:
@@ -98,7 +99,7 @@ def run() -> None:
         local_stack.up(settings)
         local_stack.apply_env(settings)
         _clear_clients()
-        _seed()
+        _seed(DynamoRaceTable.from_settings(settings))
         processes.start(api_spec(settings))
         latencies, service, errors, elapsed = asyncio.run(_load(settings.api_url))
     finally:

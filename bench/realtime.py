@@ -21,12 +21,14 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from alleycat.adapters import aws
+from alleycat.adapters.race_items import live_item
+from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
 from alleycat.domain.events import InvalidEvent, RaceKey, parse_event, race_id_for
 from alleycat.domain.scoring import RaceScores, score_races
-from consumers import dynamo
 from consumers.aggregator import merge_records
 from infra.local import stack
 from infra.local.processes import free_port
@@ -39,7 +41,10 @@ def merge_rate(batches: int = 50, size: int = 1000) -> float:
     config = SimConfig(start_ms=1_700_000_100_000, seed=1, classes=(1, 2, 3, 4, 5, 6), racers=200, race_seconds=60)
     events = [ev for tick in Simulator(config).ticks() for ev in tick.events][:size]
     batch = [
-        {"kinesis": {"data": base64.b64encode(ev.to_json()).decode(), "partitionKey": str(ev.race_id)}} for ev in events
+        KinesisStreamRecord(
+            {"kinesis": {"data": base64.b64encode(ev.to_json()).decode(), "partitionKey": str(ev.race_id)}}
+        )
+        for ev in events
     ]
     started = time.process_time()
     for _ in range(batches):
@@ -77,6 +82,7 @@ def run() -> None:
         stack.up(settings)
         stack.apply_env(settings)
         _clear_clients()
+        table = DynamoRaceTable.from_settings(settings)
         env = {**os.environ, "ALLEYCAT_LIVE_URL": f"http://127.0.0.1:{free_port()}/internal/live"}
         log = Path(tmp) / "consumer.log"
         with log.open("wb") as fh:
@@ -95,7 +101,7 @@ def run() -> None:
             pending = set(races)
             while pending and time.monotonic() - started < 300:
                 for race in list(pending):
-                    live = dynamo.read_live(*race)
+                    live = table.read_live(*race)
                     want = races[race].racers
                     if live and all(
                         rid_ in live.race.racers and live.race.racers[rid_].to_compact() == s.to_compact()
@@ -111,12 +117,12 @@ def run() -> None:
                 f"end to end ({lost}; includes the last 5 s window)"
             )
             for race in sorted(races):
-                live = dynamo.read_live(*race)
+                live = table.read_live(*race)
                 if live is None:
                     print(f"   LIVE item of race {race.race_id} class {race.class_id}: missing")
                     continue
                 print(f"   LIVE item of race {race.race_id} class {race.class_id}: "
-                      f"{len(json.dumps(dynamo.live_item(live), default=str)):,} bytes "
+                      f"{len(json.dumps(live_item(live), default=str)):,} bytes "
                       f"for {len(live.race.racers)} racers; LIVE writes {live.version}")  # fmt: skip
 
             # 2. freshness: a race replayed in real time (speed 1, no faults); a point's event time is
@@ -135,7 +141,7 @@ def run() -> None:
             deadline = None
             while deadline is None or time.monotonic() < deadline:
                 for race in fresh_races:
-                    _poll_live(dynamo, race, seen, visible)
+                    _poll_live(table, race, seen, visible)
                 if deadline is None and sim.poll() is not None:
                     deadline = time.monotonic() + 12
                 time.sleep(0.1)
@@ -152,7 +158,7 @@ def run() -> None:
                     results += doc["results"]
                     bests += doc["bests"]
             all_races = set(races) | set(fresh_races)
-            live_writes = sum(live.version for r in all_races if (live := dynamo.read_live(*r)) is not None)
+            live_writes = sum(live.version for r in all_races if (live := table.read_live(*r)) is not None)
             slots = len({r.race_id for r in all_races})
             print(
                 f"   DynamoDB writes for {len(all_races)} races ({slots} slots x 6 classes): LIVE {live_writes}, "
@@ -173,20 +179,19 @@ def run() -> None:
 
 
 def _clear_clients() -> None:
-    """Forget the boto3 clients and the table made so far: they point at the environment of their time."""
+    """Forget the boto3 clients made so far: they point at the environment of their time."""
     aws.client.cache_clear()
     aws.resource.cache_clear()
-    dynamo.table.cache_clear()
 
 
 def _reference_race_id(start: str) -> int:
     return race_id_for(int(datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() * 1000))
 
 
-def _poll_live(dynamo: Any, race: RaceKey, seen: dict[int, int], visible: dict[tuple[int, int], float]) -> None:
+def _poll_live(table: RaceTable, race: RaceKey, seen: dict[int, int], visible: dict[tuple[int, int], float]) -> None:
     """Record when each (racer, second) of a race first shows up in its LIVE item (racerIds are
     unique across the classes of a slot, so one ``seen`` serves them all)."""
-    live = dynamo.read_live(*race)
+    live = table.read_live(*race)
     if live is None:
         return
     now = time.time()

@@ -24,7 +24,7 @@ COMMAND_MODULES = [
     "alleycat.cli.sql",
     "alleycat.cli.simulate",
     "alleycat.cli.consume",
-    "consumers.cli",
+    "alleycat.cli.leaderboard",
     "alleycat.cli.api",
     "alleycat.cli.lake",
 ]

@@ -5,7 +5,7 @@ A race is ``(raceId, classId)`` (all six classes race in every slot), so subscri
 ``RaceKey``: a class-3 stream never receives the standings of class 4 in the same slot.
 
 On AWS the publisher sends the same message to the IoT Core topic of the race instead,
-``alleycat/races/<raceId>/<classId>/standings`` (``consumers.publish.topic``), and clients subscribe
+``alleycat/races/<raceId>/<classId>/standings`` (``alleycat.domain.keys.live_topic``), and clients subscribe
 there (docs/api.md).
 """
 
@@ -15,8 +15,9 @@ import asyncio
 from typing import Any
 
 from alleycat.domain.events import RaceKey
+from alleycat.domain.keys import live_topic_filter
 
-IOT_TOPIC_HINT = "alleycat/races/<raceId>/<classId>/standings"  # consumers.publish.topic(raceId, classId)
+IOT_TOPIC_HINT = live_topic_filter("<raceId>", "<classId>")  # how clients name the topic of a race
 QUEUE_SIZE = 32  # messages a slow subscriber may lag behind before the oldest are dropped
 
 

@@ -62,7 +62,7 @@ class LeaderboardEntry(Camel):
 
     @classmethod
     def from_item(cls, item: dict[str, Any], rank: int) -> LeaderboardEntry:
-        """The entry of a RESULT item (``consumers.dynamo.result_item``) at ``rank``."""
+        """The entry of a RESULT item (``alleycat.adapters.race_items.result_item``) at ``rank``."""
         return cls(
             rank=rank,
             racer_id=int(item["racerId"]),

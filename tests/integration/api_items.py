@@ -1,5 +1,5 @@
 """Test data for the API: random finished scores, and a quick parallel writer for many items (the
-items themselves come from the writers' own functions in consumers.dynamo)."""
+items themselves come from the writers' own functions in alleycat.adapters.race_items)."""
 
 from __future__ import annotations
 

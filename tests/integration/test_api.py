@@ -25,12 +25,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from alleycat.adapters.live_channel import HttpPublisher
+from alleycat.adapters.race_items import LiveRace, result_item
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import RACE_MS, RaceKey
 from alleycat.domain.scoring import RacerScore, RaceScores, rank
 from alleycat.settings import Settings
-from consumers import dynamo
 from consumers.api.live import IOT_TOPIC_HINT
-from consumers.publish import HttpPublisher
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
 from infra.local.environment import stack_lake
@@ -62,10 +63,11 @@ class World:
 
 
 def _seed(settings: Settings) -> tuple[dict[RaceKey, list[RacerScore]], dict[RaceKey, list[RacerScore]], int]:
-    """Races written with the writers' own functions (consumers.dynamo). SMALL and LIVE are run by
+    """Races written with the writers' own functions (alleycat.adapters.race_table). SMALL and LIVE are run by
     two classes each (CLASS and SIBLING, other racers): the sibling results beat every CLASS result,
     so a board or rank that merged the classes of a slot would show."""
     rng = random.Random(20261122)
+    table = DynamoRaceTable.from_settings(settings)
     big = random_scores(rng, CLASS, 1000)
     racer = big[0].racer_id
     small = random_scores(rng, CLASS, 30, [racer, *(s.racer_id for s in big[1:30])])
@@ -83,25 +85,23 @@ def _seed(settings: Settings) -> tuple[dict[RaceKey, list[RacerScore]], dict[Rac
         RaceKey(OTHER, SIBLING): other,
         RaceKey(SMALL, SIBLING): small_sibling,
     }
-    put_items(
-        settings, [dynamo.result_item(race.race_id, s, UPDATED_AT) for race, scores in races.items() for s in scores]
-    )
+    put_items(settings, [result_item(race.race_id, s, UPDATED_AT) for race, scores in races.items() for s in scores])
     # 40 racers: enough for the boards
     board = {s.racer_id for race in (RaceKey(SMALL, CLASS), RaceKey(OTHER, SIBLING)) for s in races[race]}
     for race, scores in races.items():
         for score in scores:
             if score.racer_id in board:
-                dynamo.put_best(race.race_id, score, UPDATED_AT)  # conditional: keeps the higher
+                table.put_best(race.race_id, score, UPDATED_AT)  # conditional: keeps the higher
     for race_id, class_id in ((BIG, CLASS), (SMALL, CLASS), (LIVE, CLASS), (OTHER, SIBLING), (SMALL, SIBLING)):
-        dynamo.put_class_race(race_id, class_id, started_at=race_id * RACE_MS)
+        table.put_class_race(race_id, class_id, started_at=race_id * RACE_MS)
     for race, scores in races.items():
-        dynamo.complete_class_race(race.race_id, race.class_id, len(scores))
-    stored = dynamo.result_item(RANKED, random_scores(rng, 5, 1, [RANKED_RACER])[0], UPDATED_AT)
+        table.complete_class_race(race.race_id, race.class_id, len(scores))
+    stored = result_item(RANKED, random_scores(rng, 5, 1, [RANKED_RACER])[0], UPDATED_AT)
     put_items(settings, [{**stored, "rank": 3}])  # a RESULT item that carries its rank
     lives = {RaceKey(LIVE, CLASS): live, RaceKey(LIVE, SIBLING): live_sibling}
     for (race, scores), version in zip(lives.items(), (7, 2), strict=True):
         state = RaceScores(race.race_id, race.class_id, {s.racer_id: s for s in scores})
-        assert dynamo.put_live(dynamo.LiveRace(state, version, "2026-01-01T00:00:05Z", UPDATED_AT), None)
+        assert table.put_live(LiveRace(state, version, "2026-01-01T00:00:05Z", UPDATED_AT), None)
     return races, lives, racer
 
 

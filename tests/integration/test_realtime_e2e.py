@@ -11,16 +11,18 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from alleycat.adapters.race_items import decimal_output
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain import keys
 from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
 from alleycat.domain.scoring import RaceScores, score_races
 from alleycat.settings import Settings
-from consumers import dynamo
-from consumers.cli import result_rows
+from consumers.leaderboards import result_rows
 from infra.local.processes import free_port
 
 pytestmark = pytest.mark.stack
@@ -36,6 +38,10 @@ def simulate(out: Path, seed: int, start: str, speed: float) -> subprocess.Popen
          "--duplicate-rate", "0.1", "--late-rate", "0.05", "--malformed-rate", "0.02", "--out", str(out)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def output(proc: subprocess.Popen) -> str:
+    return proc.stdout.read() if proc.stdout else ""
 
 
 def consumer(env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -55,11 +61,11 @@ def expected(*files: Path) -> dict[RaceKey, RaceScores]:
     return score_races(events)
 
 
-def mismatches(races: dict[RaceKey, RaceScores]) -> list[str]:
+def mismatches(table: DynamoRaceTable, races: dict[RaceKey, RaceScores]) -> list[str]:
     """Every difference between DynamoDB and the reference computation (empty when equal)."""
     problems: list[str] = []
     for (race_id, class_id), race in races.items():
-        live = dynamo.read_live(race_id, class_id)
+        live = table.read_live(race_id, class_id)
         if live is None:
             problems.append(f"race {race_id} class {class_id}: no LIVE item")
             continue
@@ -70,7 +76,7 @@ def mismatches(races: dict[RaceKey, RaceScores]) -> list[str]:
             fields = ("total_milli", "max_milli", "seconds", "last_second", "finished", "name", "class_id")
             if got is None or any(getattr(got, f) != getattr(want, f) for f in fields):
                 problems.append(f"race {race_id} class {class_id} racer {racer_id}: LIVE {got} != {want}")
-        rows = result_rows(race_id, class_id, 10_000)
+        rows = result_rows(table, race_id, class_id, 10_000)
         want_rows = [
             (s.racer_id, s.name, s.total_output, s.avg_output, s.max_output, s.seconds) for s in race.standings()
         ]
@@ -85,6 +91,7 @@ def mismatches(races: dict[RaceKey, RaceScores]) -> list[str]:
 
 
 def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) -> None:
+    race_table = DynamoRaceTable.from_settings(stack)
     env = {**os.environ, "ALLEYCAT_LIVE_URL": f"http://127.0.0.1:{free_port()}/internal/live"}
     log = tmp_path / "consumer.log"
     # two races per class, far from other tests' raceIds: the class bests are the max over both
@@ -95,20 +102,20 @@ def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) 
     proc = consumer(env, log)
     try:
         sim = simulate(first, 11, starts[0], speed=0)
-        assert sim.wait(60) == 0, sim.stdout.read()
+        assert sim.wait(60) == 0, output(sim)
         sim = simulate(second, 12, starts[1], speed=10)  # ~6 s of sending, late records up to 18 s after
         time.sleep(4)
         proc.send_signal(signal.SIGKILL)  # crash mid-window, mid-race
         proc.wait(10)
         proc = consumer(env, log)  # resumes from the checkpoints
-        assert sim.wait(90) == 0, sim.stdout.read()
+        assert sim.wait(90) == 0, output(sim)
 
         races = expected(first, second)
         # two slots x six classes: twelve races of RACERS racers each
         assert len(races) == 12 and all(len(r.racers) == RACERS for r in races.values())
         assert {key.class_id for key in races} == set(range(1, 7)) and len({key.race_id for key in races}) == 2
         deadline = time.monotonic() + 60
-        while (problems := mismatches(races)) and time.monotonic() < deadline:
+        while (problems := mismatches(race_table, races)) and time.monotonic() < deadline:
             time.sleep(1)
         assert problems == [], "\n".join(problems[:10]) + "\n" + log.read_text()[-3000:]
     finally:
@@ -117,10 +124,10 @@ def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) 
     assert code == 0  # a graceful stop
 
     # class bests: each racer's best over the two races
-    table = dynamo.table()
+    table = race_table.table
     for class_id in range(1, 7):
         racers = {rid: s for race in races.values() for rid, s in race.racers.items() if s.class_id == class_id}
-        items = table.query(
+        items: list[dict[str, Any]] = table.query(
             IndexName="GSI1",
             KeyConditionExpression=Key("GSI1PK").eq(keys.best_board_pk(class_id)),
             ScanIndexForward=False,
@@ -129,12 +136,12 @@ def test_realtime_path_end_to_end_with_a_crash(stack: Settings, tmp_path: Path) 
         assert set(mine) == set(racers)
         for racer_id, item in mine.items():
             best = max(race.racers[racer_id].total_milli for race in races.values() if racer_id in race.racers)
-            assert item["totalOutput"] == dynamo.decimal_output(best)
+            assert item["totalOutput"] == decimal_output(best)
         for race_id in {key.race_id for key in races}:
-            cls = table.get_item(Key={"PK": keys.class_pk(class_id), "SK": keys.race_sk(race_id)})["Item"]
-            assert cls["status"] == "completed" and int(cls["racers"]) == RACERS
+            cls = race_table.item(keys.class_pk(class_id), keys.race_sk(race_id))
+            assert cls is not None and cls["status"] == "completed" and int(cls["racers"]) == RACERS
     for race_id in {key.race_id for key in races}:  # the leaderboard command finds every class of a slot
-        assert dynamo.race_classes(race_id) == list(range(1, 7))
+        assert race_table.race_classes(race_id) == list(range(1, 7))
 
     # the invalid records were dead-lettered, and checkpoints exist for every shard
     assert list((stack.dead_letter_dir / "aggregator").glob("*.jsonl"))

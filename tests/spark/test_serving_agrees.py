@@ -17,10 +17,11 @@ import httpx
 import pytest
 from pyspark.sql import SparkSession
 
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import InvalidEvent, parse_event
 from alleycat.settings import Settings
 from alleycat.sql_engine.local import LocalEngine
-from consumers.cli import result_rows
+from consumers.leaderboards import result_rows
 from glue_jobs import telemetry_job
 from glue_jobs.config import JobConfig
 from infra.local.environment import stack_lake
@@ -75,7 +76,8 @@ def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: Sp
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while sum(len(result_rows(r, c, 1000)) for r, c in races) < len(races) * RACERS:
+        table = DynamoRaceTable.from_settings(own_stream)
+        while sum(len(result_rows(table, r, c, 1000)) for r, c in races) < len(races) * RACERS:
             assert time.monotonic() < deadline, "the real-time path did not write every final result"
             time.sleep(1)
     finally:

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from alleycat.domain.events import RaceKey
+from alleycat.domain.keys import live_topic
 from alleycat.settings import Settings
 from consumers.api import cursor, response_cache
 from consumers.api.errors import ApiError
 from consumers.api.live import IOT_TOPIC_HINT, LiveHub
-from consumers.publish import topic
 
 ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")
 KEY = {"PK": "RACE#5#3", "SK": "RESULT#00000042", "GSI1PK": "RACE#5#3", "GSI1SK": "0000000123000#99999957"}
@@ -116,4 +116,4 @@ def test_live_fan_out_is_per_race_and_class() -> None:
 
 
 def test_the_topic_named_on_lambda_is_the_publishers() -> None:
-    assert IOT_TOPIC_HINT.replace("<raceId>", "5").replace("<classId>", "3") == topic(5, 3)
+    assert IOT_TOPIC_HINT.replace("<raceId>", "5").replace("<classId>", "3") == live_topic(5, 3)

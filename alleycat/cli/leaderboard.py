@@ -1,23 +1,22 @@
 """``alleycat leaderboard``: a race's standings from DynamoDB (final results, or --live).
 
 A race is ``(raceId, classId)``: every class races in every slot. ``--class`` picks one race;
-without it every class that has a race in that slot (its ``CLASS#c / RACE#r`` item exists; one
-GetItem per class, no scan) gets its own board.
+without it every class that has a race in that slot gets its own board (``consumers.leaderboards``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
 
+from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
 from alleycat.domain.events import CLASS_IDS
-from consumers import dynamo
+from alleycat.settings import Settings
+from consumers.leaderboards import boards
 
-COLUMNS = ("rank", "racerId", "name", "totalOutput", "avgOutput", "maxOutput", "seconds")
 
-
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "leaderboard",
         help="print a race's standings: final results (GSI1, descending) or --live (the LIVE item)",
@@ -35,44 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--live", action="store_true", help="the live standings (LIVE item) instead of final results")
     p.add_argument("--json", action="store_true", help="print JSON rows (each with raceId and classId)")
     p.add_argument("--limit", type=int, default=1000, help="rows to print per race (default: 1000)")
-    p.set_defaults(func=_leaderboard)
+    p.set_defaults(func=leaderboard)
 
 
-def live_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
-    """The live standings of race ``(race_id, class_id)`` from its LIVE item, up to ``limit`` rows."""
-    live = dynamo.read_live(race_id, class_id)
-    if live is None:
-        return []
-    return live.race.standing_rows(limit)
-
-
-def result_rows(race_id: int, class_id: int, limit: int) -> list[dict[str, Any]]:
-    """The final results of race ``(race_id, class_id)`` (RESULT items, GSI1), up to ``limit`` rows."""
-    return [
-        {
-            "rank": rank,
-            "racerId": int(item["racerId"]),
-            "name": item["name"],
-            "totalOutput": float(item["totalOutput"]),
-            "avgOutput": float(item["avgOutput"]),
-            "maxOutput": float(item["maxOutput"]),
-            "seconds": int(item["seconds"]),
-            "finished": bool(item["finished"]),
-        }
-        for rank, item in enumerate(dynamo.query_results(race_id, class_id, limit), start=1)
-    ]
-
-
-def boards(race_id: int, class_id: int | None, live: bool, limit: int) -> dict[int, list[dict[str, Any]]]:
-    """classId -> rows: the one race asked for, or every class racing in slot ``race_id``."""
-    classes = [class_id] if class_id is not None else dynamo.race_classes(race_id)
-    rows = live_rows if live else result_rows
-    return {c: rows(race_id, c, limit) for c in classes}
-
-
-def _leaderboard(args: argparse.Namespace) -> int:
+def leaderboard(
+    args: argparse.Namespace,
+    settings: Settings,
+    table: Callable[[Settings], RaceTable] = DynamoRaceTable.from_settings,
+) -> int:
     kind = "live standings" if args.live else "results"
-    found = boards(args.race, args.class_id, args.live, args.limit)
+    found = boards(table(settings), args.race, args.class_id, args.live, args.limit)
     if args.json:
         print(
             json.dumps(
