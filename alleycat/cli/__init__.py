@@ -8,26 +8,17 @@ errors (``alleycat.errors``) and only this module turns them into a message and 
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import os
 import sys
 
 from alleycat import logs
+from alleycat.cli import api, consume, lake, leaderboard, simulate, sql, stack
 from alleycat.errors import AlleycatError
 from alleycat.settings import Settings
 
-# TRANSITION (lead): module path -> registers its subcommands. Each area moves its cli module to
-# alleycat/cli/<name>.py and updates its line here; at the end this becomes plain imports.
-COMMAND_MODULES = [
-    "alleycat.cli.stack",
-    "alleycat.cli.sql",
-    "alleycat.cli.simulate",
-    "alleycat.cli.consume",
-    "alleycat.cli.leaderboard",
-    "alleycat.cli.api",
-    "alleycat.cli.lake",
-]
+# One module per command group, each with ``register(subparsers)``; imported, not loaded by name,
+# so the type checker and the import contracts see every command.
+COMMANDS = (stack, simulate, consume, leaderboard, api, lake, sql)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default), ERROR")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
@@ -47,8 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logs.setup(args.log_level or settings.log_level)
-        if len(inspect.signature(args.func).parameters) == 1:  # TRANSITION: old-style command
-            return int(args.func(args) or 0)
         return int(args.func(args, settings) or 0)
     except AlleycatError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -61,4 +50,3 @@ def main(argv: list[str] | None = None) -> int:
         # /dev/null so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
