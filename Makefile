@@ -85,7 +85,7 @@ imports: setup
 # Regenerate the hashed locks from pyproject.toml (then `make setup` installs from them).
 lock:
 	@$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 \
-		--python-platform x86_64-unknown-linux-gnu --generate-hashes --no-header --quiet -o requirements/dev.lock
+		--python-platform x86_64-manylinux_2_31 --generate-hashes --no-header --quiet -o requirements/dev.lock
 	@$(LAMBDA_LOCK)
 
 clean: down

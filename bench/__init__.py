@@ -3,6 +3,7 @@
 BENCHES = [
     "bench.producer",
     "bench.realtime",
+    "bench.aggregator",
     "bench.sql",
     "bench.lake",
     "bench.api",

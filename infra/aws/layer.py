@@ -29,7 +29,7 @@ DEV_LOCK = REPO / "requirements" / "dev.lock"
 # name). What they bring (botocore, pydantic, starlette, aws-xray-sdk through the [tracer] extra)
 # is resolved into the lock. boto3 is bundled too, so the code runs against the SDK it was tested
 # with rather than the runtime's; rich (the CLI's) is left out.
-LAMBDA_PACKAGES = ("boto3", "pyarrow", "aws_lambda_powertools", "fastapi", "mangum")
+LAMBDA_PACKAGES = ("boto3", "pyarrow", "aws_lambda_powertools", "fastapi", "mangum", "msgspec")
 PYTHON_VERSION = RUNTIME.removeprefix("python")
 MACHINE = {"arm64": "aarch64", "x86_64": "x86_64"}[ARCHITECTURE]
 # python3.12 runs on Amazon Linux 2023, glibc 2.34. (With manylinux2014 alone, glibc 2.17, pyarrow

@@ -6,12 +6,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alleycat.domain.events import (
     MAX_PAYLOAD_BYTES,
     RACE_MS,
     InvalidEvent,
     Telemetry,
+    explain,
     output_milli,
     output_of,
     parse_event,
@@ -162,3 +165,73 @@ def test_winning_message_rule() -> None:
     assert later.beats(a) and not a.beats(later)
     assert tie_larger_uuid.beats(a) and not a.beats(tie_larger_uuid)
     assert not a.beats(validate(GOOD))  # the same message is not a win
+
+
+# The fast decoder and the rule-by-rule explainer must agree on every input: same event, or both
+# refuse. Values are drawn around each rule's edges, with wrong types and odd text mixed in.
+_edges = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, 250, 250.0000001, 100, 64, 3600, 3601, 2**53, 2**53 + 1, -0.0, 99_999_999, 10**8]),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=70),
+    st.sampled_from(["update", "final", "Update", GOOD["uuid"], GOOD["uuid"].upper(), GOOD["uuid"] + "\n"]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    changes=st.dictionaries(st.sampled_from(sorted(GOOD)), _edges, max_size=3),
+    dropped=st.sets(st.sampled_from(sorted(GOOD)), max_size=1),
+    extra=st.dictionaries(st.text(max_size=5), _edges, max_size=1),
+)
+def test_the_fast_decoder_agrees_with_the_explainer(changes: dict, dropped: set, extra: dict) -> None:
+    doc = {k: v for k, v in {**GOOD, **extra, **changes}.items() if k not in dropped}
+    payload = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    _agree(payload)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=100).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_the_fast_decoder_agrees_with_the_explainer_on_any_bytes(payload: bytes) -> None:
+    _agree(payload)
+
+
+def _agree(payload: bytes) -> None:
+    try:
+        expected: Telemetry | str = explain(payload)
+    except InvalidEvent as exc:
+        expected = exc.reason
+    try:
+        got: Telemetry | str = parse_event(payload)
+    except InvalidEvent as exc:
+        got = exc.reason
+    if not isinstance(expected, Telemetry):
+        assert isinstance(got, str)  # both refuse
+    elif _strict_json(payload):
+        assert got == expected
+    else:  # what only the strict decoder refuses is not RFC 8259 JSON in UTF-8
+        assert got == "bad_json"
+
+
+def _strict_json(payload: bytes) -> bool:
+    """RFC 8259 JSON in UTF-8: no NaN/Infinity tokens, no lone surrogates in its strings."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(token)
+
+    def encodable(value: object) -> bool:
+        if isinstance(value, str):
+            return not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        if isinstance(value, dict):
+            return all(encodable(k) and encodable(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(encodable(v) for v in value)
+        return True
+
+    try:
+        return encodable(json.loads(payload.decode("utf-8"), parse_constant=refuse))
+    except ValueError:
+        return False
