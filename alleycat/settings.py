@@ -41,6 +41,7 @@ ATHENA_OUTPUT = "ALLEYCAT_ATHENA_OUTPUT"
 LAKE_TRIGGER_SECONDS = "ALLEYCAT_LAKE_TRIGGER_SECONDS"
 FIREHOSE_BUFFER_SECONDS = "ALLEYCAT_FIREHOSE_BUFFER_SECONDS"
 LOG_LEVEL = "ALLEYCAT_LOG_LEVEL"
+KINESIS_LIMITS = "ALLEYCAT_KINESIS_LIMITS"
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -62,6 +63,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ConfigError(f"{name}={env.get(name)!r} must be on or off")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -105,6 +117,8 @@ class Settings:
     lake_trigger_seconds: int = 60
     firehose_buffer_seconds: float = 60.0
     log_level: str = "WARNING"
+    # the local Kinesis enforces AWS's per-shard quotas (off: kinesalite's own ceiling, for benchmarks)
+    kinesis_limits: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +148,7 @@ class Settings:
             lake_trigger_seconds=_int(env, LAKE_TRIGGER_SECONDS, cls.lake_trigger_seconds, minimum=1),
             firehose_buffer_seconds=_float(env, FIREHOSE_BUFFER_SECONDS, cls.firehose_buffer_seconds),
             log_level=_text(env, LOG_LEVEL, cls.log_level).upper(),
+            kinesis_limits=_switch(env, KINESIS_LIMITS, cls.kinesis_limits),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -158,6 +173,7 @@ class Settings:
             LAKE_TRIGGER_SECONDS: str(self.lake_trigger_seconds),
             FIREHOSE_BUFFER_SECONDS: str(self.firehose_buffer_seconds),
             LOG_LEVEL: self.log_level,
+            KINESIS_LIMITS: "on" if self.kinesis_limits else "off",
         }
         return env
 

@@ -170,7 +170,7 @@ def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[s
 def run() -> None:
     seconds = float(os.environ.get("ALLEYCAT_BENCH_LAKE_SECONDS", "180"))
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-lake-") as tmp:
-        settings = stack.private_settings(Path(tmp), ALLEYCAT_SHARDS="1")
+        settings = stack.private_settings(Path(tmp), ALLEYCAT_SHARDS="1", ALLEYCAT_KINESIS_LIMITS="off")
         stack.up(settings)
         stack.apply_env(settings)
         spark = session.local_spark_session("alleycat-bench-lake")

@@ -27,7 +27,7 @@ CEILING_THREADS = 2
 
 
 def _private_stack(home: Path) -> Settings:
-    settings = stack.private_settings(home)
+    settings = stack.private_settings(home, ALLEYCAT_KINESIS_LIMITS="off")  # the emulator's own ceiling
     stack.up(settings)
     stack.apply_env(settings)
     aws.client.cache_clear()

@@ -78,7 +78,7 @@ def run() -> None:
 
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as tmp:
-        settings = stack.private_settings(Path(tmp) / "home", ALLEYCAT_SHARDS="4")
+        settings = stack.private_settings(Path(tmp) / "home", ALLEYCAT_SHARDS="4", ALLEYCAT_KINESIS_LIMITS="off")
         stack.up(settings)
         stack.apply_env(settings)
         _clear_clients()

@@ -29,6 +29,7 @@ log = logging.getLogger("alleycat.producer")
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
+THROTTLED = "ProvisionedThroughputExceededException"
 RETRYABLE_ERRORS = frozenset(
     {
         "ConnectionError",
@@ -166,6 +167,8 @@ class KinesisSink:
             response = self.client.put_records(StreamName=self.stream, Records=entries)
         except ClientError as exc:
             error = exc.response.get("Error", {})
+            if error.get("Code") == THROTTLED:
+                self.stats.throttled += len(records)
             return [_Failure(r, error.get("Code", "ClientError"), error.get("Message", str(exc))) for r in records]
         except (BotoConnectionError, HTTPClientError) as exc:
             return [_Failure(r, "ConnectionError", str(exc)) for r in records]
@@ -174,6 +177,7 @@ class KinesisSink:
             if "ErrorCode" in result:
                 failures.append(_Failure(record, result["ErrorCode"], result.get("ErrorMessage", "")))
         self.stats.sent += len(records) - len(failures)
+        self.stats.throttled += sum(1 for f in failures if f.code == THROTTLED)
         return failures
 
     def _give_up(self, failures: list[_Failure], attempts: int) -> None:

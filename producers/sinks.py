@@ -37,13 +37,15 @@ def partition_key(event: Telemetry, strategy: PartitionStrategy) -> str:
 @dataclass(slots=True)
 class SinkStats:
     """Counters of one sink. ``failed`` records were given up; ``dead_lettered`` of them reached the
-    dead-letter file; ``retried`` counts re-sends of records after a failed attempt."""
+    dead-letter file; ``retried`` counts re-sends of records after a failed attempt; ``throttled`` the attempts refused
+    with ProvisionedThroughputExceededException."""
 
     sent: int = 0
     retried: int = 0
     failed: int = 0
     dead_lettered: int = 0
     calls: int = 0
+    throttled: int = 0  # record attempts the stream refused for its shard's write quota
 
 
 class Sink(Protocol):

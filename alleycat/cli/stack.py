@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+from alleycat.errors import UsageError
 from alleycat.settings import Settings
 from infra.local import stack
 from infra.local.environment import shell_env
@@ -19,8 +22,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the processes `up` started (data stays)")
     p.set_defaults(func=down)
-    p = sub.add_parser("status", help="each component's pid, port and health, and the stream's shards")
+    p = sub.add_parser(
+        "status",
+        help="each component's pid, port and health, the stream's shards, and how far behind each consumer is",
+    )
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=2.0,
+        default=None,
+        metavar="SECONDS",
+        help="repeat every SECONDS (default 2) until interrupted",
+    )
     p.set_defaults(func=status)
     p = sub.add_parser(
         "env",
@@ -52,12 +67,29 @@ def down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 when the servers and every started worker are healthy, else 1."""
+    """Exit 0 when the servers and every started worker are healthy, else 1. With ``--watch``, again
+    every few seconds until Ctrl-C (exit 0)."""
+    if args.watch is None:
+        return _status_once(args, settings)
+    if args.watch <= 0:
+        raise UsageError("--watch SECONDS must be above 0")
+    try:
+        while True:
+            if not args.json:
+                print(f"\n== {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
+            _status_once(args, settings)
+            time.sleep(args.watch)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _status_once(args: argparse.Namespace, settings: Settings) -> int:
     report = stack.status(settings)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2), flush=True)
     else:
         _print_status(report)
+        _print_lag(report["lag"])
     servers_ok = all(c["healthy"] for c in report["components"][:2])
     started_ok = all(c["healthy"] for c in report["components"] if c["pid"])
     return 0 if servers_ok and started_ok else 1
@@ -81,3 +113,41 @@ def _print_status(report: dict[str, Any]) -> None:
                 print(f"    {s['error']}")
             else:
                 print(f"    {s['shardId']} {'open' if s['open'] else 'closed'}")
+
+
+def _print_lag(lag: dict[str, Any]) -> None:
+    """Per consumer: how far behind it is and its last checkpoint; its counters; the lake's freshness."""
+    print("  lag (behind = MillisBehindLatest of the last read; age = IteratorAge of the last batch):")
+    for m in lag["mappings"]:
+        age = "-" if m.get("iteratorAgeMs") is None else f"{m['iteratorAgeMs'] / 1000:.1f}s"
+        checkpoint = m.get("checkpoint") or "-"
+        print(
+            f"    {m['mapping']:<12} {m['shardId']:<24} behind={m['behindMs'] / 1000:.1f}s age={age} "
+            f"checkpoint=…{checkpoint[-8:]} polled={m['polled']} invoked={m['invoked']} failed={m['failed']} "
+            f"retried={m['retried']} deadLettered={m['deadLettered']} dropped={m['dropped']} "
+            f"throttled={m['throttled']} (report {m['reportAgeS']:.0f}s old)"
+        )
+    if not lag["mappings"]:
+        print("    no event source mapping has reported yet")
+    fh = lag.get("firehose")
+    if fh:
+        print(
+            f"    {'Firehose':<12} behind={fh['millis_behind_latest'] / 1000:.1f}s buffered={fh['buffered_records']} "
+            f"bufferAge={fh['checkpoint_lag_s']:.1f}s delivered={fh['records_delivered']} "
+            f"failed={fh['records_failed']} dropped={fh['records_dropped']} throttled={fh.get('throttled', 0)} "
+            f"lastDelivery={fh['last_delivery'] or '-'} (report {fh['report_age_s']:.0f}s old)"
+        )
+        for shard, s in fh.get("shards", {}).items():
+            seq = s["sequenceNumber"] or "-"
+            print(f"      {shard:<24} behind={s['behindMs'] / 1000:.1f}s checkpoint=…{seq[-8:]}")
+    lake = lag.get("lake") or {}
+    if "error" in lake:
+        print(f"    {'lake job':<12} {lake['error']}")
+    elif lake.get("lastCommit"):
+        print(
+            f"    {'lake job':<12} lastCommit={lake['lastCommit']} ({lake['lastCommitAgeS']}s ago) "
+            f"rawFilesSinceLastCommit={lake.get('rawFilesSinceLastCommit', '-')} "
+            f"freshness(newest event age)={lake.get('newestEventAgeS', '-')}s"
+        )
+    else:
+        print(f"    {'lake job':<12} no commit yet")

@@ -12,6 +12,7 @@ these servers.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -28,7 +29,10 @@ from alleycat.adapters import kinesis as kinesis_shards
 from alleycat.errors import StackError
 from alleycat.resources import TTL_ATTRIBUTE, table_definition
 from alleycat.settings import Settings
+from infra.local import lake_contents
 from infra.local.environment import DUMMY_CREDENTIALS, stack_env
+from infra.local.esm import metrics as esm_metrics
+from infra.local.firehose.delivery import status_path as firehose_status_path
 from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
 from infra.local.workers import workers
 
@@ -114,6 +118,8 @@ def servers(settings: Settings) -> list[ProcessSpec]:
                 str(settings.kinesis_port),
                 "--path",
                 str(settings.home / "kinesis"),
+                "--limits",
+                "on" if settings.kinesis_limits else "off",
             ],
             port=settings.kinesis_port,
             healthy=lambda: _answers(lambda: kinesis.list_streams(Limit=1)),
@@ -250,4 +256,39 @@ def status(settings: Settings) -> dict[str, Any]:
                 )
         except ClientError as exc:
             shards.append({"error": str(exc)})
-    return {"home": str(settings.home), "components": components, "stream": settings.stream, "shards": shards}
+    return {
+        "home": str(settings.home),
+        "components": components,
+        "stream": settings.stream,
+        "shards": shards,
+        "lag": lag(settings),
+    }
+
+
+def lag(settings: Settings) -> dict[str, Any]:
+    """How far behind each consumer is, from what the consumers report themselves (as Lambda's
+    IteratorAge and Firehose's DataFreshness are the services' own figures): each mapping's shards
+    (``infra.local.esm.metrics``), the local Firehose's status file, and the lake's freshness."""
+    now = time.time()
+    mappings = esm_metrics.read_all(settings.home)
+    for m in mappings:
+        m["reportAgeS"] = round(now - m.get("updatedAt", now), 1)
+    firehose: dict[str, Any] | None = None
+    path = firehose_status_path(settings.home)
+    try:
+        firehose = json.loads(path.read_text())
+        firehose["report_age_s"] = round(now - firehose.get("updated_at", now), 1)
+    except (OSError, ValueError):
+        firehose = None
+    lake: dict[str, Any] | None = None
+    try:
+        report = lake_contents.status(settings)
+        telemetry = report["tables"].get("telemetry", {})
+        lake = {
+            "lastCommit": telemetry.get("lastCommit"),
+            "lastCommitAgeS": telemetry.get("lastCommitAgeS"),
+            **report.get("freshness", {}),
+        }
+    except Exception as exc:  # the lake is being written or not there yet: say so, do not fail status
+        lake = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"mappings": mappings, "firehose": firehose, "lake": lake}

@@ -50,7 +50,9 @@ def test_simulate_without_max_attempts_delivers_every_record_of_a_throttling_str
     arrived = fake.records(settings.stream)
     assert Counter(r.data for r in arrived) == Counter(lines)  # every record, exactly once
     assert {r.shard_id for r in arrived} == {"shardId-000000000000", "shardId-000000000001"}
-    assert f"sent {RECORDS}; retried {3 * RECORDS:,}; failed 0; dead-lettered 0" in capsys.readouterr().out
+    assert f"sent {RECORDS}; throttled {3 * RECORDS:,}; retried {3 * RECORDS:,}; failed 0; dead-lettered 0" in (
+        capsys.readouterr().out
+    )
     assert not settings.dead_letter_dir.exists()
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from alleycat.support.files import atomic_write_text
+from infra.local.esm.metrics import ShardMetrics
 from infra.local.esm.shapes import StreamRecord, function_arn
 
 log = logging.getLogger("alleycat.esm")
@@ -78,6 +79,7 @@ def deliver(
     discard: Discard,
     stop: threading.Event,
     now: Callable[[], float] = time.time,
+    metrics: ShardMetrics | None = None,
 ) -> bool:
     """Process ``batch`` to the end (every record done or given up). Returns False only when
     ``stop`` was set while a retry was pending: the caller must not checkpoint past the batch."""
@@ -100,6 +102,8 @@ def deliver(
             failed_at = 0
         if failed_at is None:
             continue
+        if metrics is not None:
+            metrics.add(failed=1)
         records = records[failed_at:]
         if error is not None and policy.bisect_on_error and len(records) > 1:
             mid = len(records) // 2
@@ -114,6 +118,8 @@ def deliver(
         if 0 <= policy.maximum_retry_attempts < attempts:
             discard(records, "RetryAttemptsExhausted", attempts, error)
             continue
+        if metrics is not None:
+            metrics.add(retried=1)
         if stop.wait(policy.backoff(attempts)):
             return False
         pending.appendleft((records, attempts))

@@ -25,6 +25,7 @@ from typing import Any
 
 from alleycat.domain.windows import MAX_STATE_BYTES, iso_utc, window_bounds
 from infra.local.esm.delivery import Discard, FunctionError, Policy, chunks, deliver
+from infra.local.esm.metrics import ShardMetrics
 from infra.local.esm.shapes import StreamRecord
 
 log = logging.getLogger("alleycat.esm")
@@ -47,6 +48,7 @@ class LaneInvoker:
         discard: Discard,
         checkpoint: Checkpoint,
         stop: threading.Event,
+        metrics: ShardMetrics | None = None,
     ) -> None:
         self.invoke = invoke
         self.batch_size = batch_size
@@ -55,12 +57,18 @@ class LaneInvoker:
         self.discard = discard
         self.checkpoint = checkpoint
         self.stop = stop
+        self.metrics = metrics
         self.pool = ThreadPoolExecutor(lanes, thread_name_prefix="lane") if lanes > 1 else None
 
     def _run_lane(self, records: Sequence[StreamRecord]) -> bool:
         for batch in chunks(records, self.batch_size):
             if not deliver(
-                batch, lambda b: self.invoke({"Records": [r.event for r in b]}), self.policy, self.discard, self.stop
+                batch,
+                lambda b: self.invoke({"Records": [r.event for r in b]}),
+                self.policy,
+                self.discard,
+                self.stop,
+                metrics=self.metrics,
             ):
                 return False
         return True
@@ -114,6 +122,7 @@ class WindowInvoker:
         discard: Discard,
         checkpoint: Checkpoint,
         stop: threading.Event,
+        metrics: ShardMetrics | None = None,
     ) -> None:
         self.invoke = invoke
         self.batch_size = batch_size
@@ -124,6 +133,7 @@ class WindowInvoker:
         self.discard = discard
         self.checkpoint = checkpoint
         self.stop = stop
+        self.metrics = metrics
         self.window: OpenWindow | None = None
         self.finals = 0
 
@@ -159,7 +169,7 @@ class WindowInvoker:
             if self.window is None:
                 self.window = OpenWindow(*bounds)
             for batch in chunks(records[start:end], self.batch_size):
-                if not deliver(batch, self._invoke_batch, self.policy, self.discard, self.stop):
+                if not deliver(batch, self._invoke_batch, self.policy, self.discard, self.stop, metrics=self.metrics):
                     return False
                 self.window.last_sequence_number = batch[-1].sequence_number
                 size = len(json.dumps(self.window.state, separators=(",", ":")))

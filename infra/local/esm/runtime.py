@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alleycat.resources import MAPPINGS, MappingDef
 from alleycat.settings import Settings
@@ -22,12 +23,14 @@ from infra.local.esm.checkpoints import Checkpoint, CheckpointStore
 from infra.local.esm.delivery import OnFailureDestination, Policy
 from infra.local.esm.function import Function
 from infra.local.esm.invokers import LaneInvoker, WindowInvoker
+from infra.local.esm.metrics import MetricsFile, ShardMetrics
 from infra.local.esm.shapes import StreamRecord
 from infra.local.esm.sources import Shard, Source, ready_shards, source_for
 
 log = logging.getLogger("alleycat.esm")
 
 IDLE_S = 0.25  # wait between reads of an idle shard
+THROTTLED_S = 0.5  # wait after a read the shard's quota refused (Lambda backs off too)
 DISCOVERY_S = 2.0  # how often the shard list is refreshed
 HEARTBEAT = "heartbeat"
 
@@ -83,20 +86,35 @@ class ShardPoller(threading.Thread):
             source.arn,
             shard.shard_id,
         )
+        self.metrics = ShardMetrics(mapping.name, shard.shard_id)
+        self.metrics_file = MetricsFile(settings.home, self.metrics)
+        self.function = function
+        self.destination = destination
         save = self._checkpoint
+        invoke, discard = self._invoke, self._discard
         if mapping.tumbling_window_s:
             self.invoker: LaneInvoker | WindowInvoker = WindowInvoker(
-                function, mapping.batch_size, mapping.tumbling_window_s, shard.shard_id, source.arn,
-                policy_of(mapping), destination, save, stop,
+                invoke, mapping.batch_size, mapping.tumbling_window_s, shard.shard_id, source.arn,
+                policy_of(mapping), discard, save, stop, self.metrics,
             )  # fmt: skip
         else:
             self.invoker = LaneInvoker(
-                function, mapping.batch_size, mapping.parallelization_factor, policy_of(mapping), destination, save,
-                stop,
+                invoke, mapping.batch_size, mapping.parallelization_factor, policy_of(mapping), discard, save,
+                stop, self.metrics,
             )  # fmt: skip
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        self.metrics.add(invoked=1)
+        return self.function(event)
+
+    def _discard(self, batch: Sequence[StreamRecord], condition: str, attempts: int, error: str | None) -> None:
+        self.destination(batch, condition, attempts, error)
+        self.metrics.add(dead_lettered=len(batch))
 
     def _checkpoint(self, sequence_number: str) -> None:
         self.checkpoints.advance(self.shard.shard_id, sequence_number)
+        self.metrics.checkpoint = sequence_number
+        self.metrics.checkpoint_at = time.time()
 
     def run(self) -> None:
         try:
@@ -110,6 +128,7 @@ class ShardPoller(threading.Thread):
     def _run(self) -> None:
         shard_id = self.shard.shard_id
         cp = self.checkpoints.load(shard_id)
+        self.metrics.checkpoint = cp.sequence_number if cp else None
         if cp is None:
             cp = Checkpoint(None, False, time.time())
             self.checkpoints.save(shard_id, cp)
@@ -128,10 +147,17 @@ class ShardPoller(threading.Thread):
             try:
                 read = self.source.read(shard_id, iterator, limit)
             except Exception as exc:
+                if self.source.is_throttled(exc):
+                    self.metrics.add(throttled=1)
+                    self.metrics_file.write()
+                    self.stop.wait(THROTTLED_S)
+                    continue
                 if not self.source.is_expired(exc):
                     raise
                 iterator = self._iterator(read_after, started_at)
                 continue
+            self.metrics.behind_ms = read.behind_ms
+            self.metrics.add(polled=len(read.records))
             if read.records:
                 if not buffer:
                     buffered_at = time.monotonic()
@@ -148,9 +174,11 @@ class ShardPoller(threading.Thread):
                 or (at_tip and self.invoker.window_ended(read_started))
             )
             if due:
+                self.metrics.iterator_age_ms = max(0, int((time.time() - buffer[-1].arrival_s) * 1000))
                 if not self.invoker.process(buffer):
                     break
                 buffer = []
+            self.metrics_file.write()
             if at_tip and not buffer and not self.invoker.close_if_due(read_started):
                 break
             if read.next_iterator is None:
@@ -163,6 +191,7 @@ class ShardPoller(threading.Thread):
             if not read.records and read.behind_ms == 0:
                 self.stop.wait(IDLE_S)
         self.invoker.shutdown()
+        self.metrics_file.write(force=True)
         log.info("shard poller stopped", extra={"mapping": self.mapping.name, "shard": shard_id})
 
 

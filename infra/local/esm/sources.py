@@ -59,6 +59,8 @@ class Source(Protocol):
 
     def is_expired(self, exc: Exception) -> bool: ...
 
+    def is_throttled(self, exc: Exception) -> bool: ...
+
 
 class KinesisSource:
     kind = "kinesis"
@@ -101,6 +103,10 @@ class KinesisSource:
     def is_expired(self, exc: Exception) -> bool:
         return isinstance(exc, self.client.exceptions.ExpiredIteratorException)
 
+    def is_throttled(self, exc: Exception) -> bool:
+        """The shard's read quota (5 calls/s, 2 MiB/s) is used up: wait and read the same iterator again."""
+        return isinstance(exc, self.client.exceptions.ProvisionedThroughputExceededException)
+
 
 class DynamoDBStreamSource:
     kind = "dynamodb"
@@ -138,6 +144,9 @@ class DynamoDBStreamSource:
 
     def is_expired(self, exc: Exception) -> bool:
         return isinstance(exc, self.client.exceptions.ExpiredIteratorException)
+
+    def is_throttled(self, exc: Exception) -> bool:
+        return isinstance(exc, self.client.exceptions.LimitExceededException)
 
 
 def source_for(mapping: MappingDef, settings: Settings) -> Source:

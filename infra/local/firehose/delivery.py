@@ -8,6 +8,7 @@ converts the Ok records (``converter``) and writes the objects (``objects``).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from alleycat.lake import uris
 from alleycat.resources import FIREHOSE_BUFFER_MB, FIREHOSE_BUFFER_SECONDS
 from alleycat.settings import Settings
+from alleycat.support.files import atomic_write_text
 from consumers import firehose_transform
 from infra.local.environment import stack_lake
 from infra.local.esm.sources import KinesisSource
@@ -36,6 +38,12 @@ FUNCTION_NAME = "FirehoseTransform"
 MIB = 1024 * 1024
 POLL_INTERVAL_S = 0.2  # at most 5 GetRecords a second per shard
 IDLE_WAIT_S = 1.0
+STATUS_EVERY_S = 1.0
+
+
+def status_path(home: Path, name: str = DEFAULT_NAME) -> Path:
+    """Where a running delivery stream reports its status (``alleycat status`` reads it)."""
+    return home / "firehose" / name / "status.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,7 @@ class DeliveryStream:
         self.checkpoints = self.store.load()
         self._files = self._delivered = self._failed = self._dropped = 0
         self._last_delivery: datetime | None = None
+        self._status_written = 0.0
 
     def poll_once(self) -> int:
         """Read every readable shard once; deliver if the buffer is full or old enough. Returns records read."""
@@ -113,11 +122,31 @@ class DeliveryStream:
             except Exception:
                 log.exception("delivery failed; retrying", extra={"deliveryStream": self.name})
                 read = 0
+            self.write_status()
             stop.wait(POLL_INTERVAL_S if read else IDLE_WAIT_S)
         self.flush()
+        self.write_status(force=True)
         status = asdict(self.status())
         status.pop("name")  # a reserved LogRecord attribute; deliveryStream says it
         log.info("delivery stream stopped", extra={"deliveryStream": self.name, **status})
+
+    def write_status(self, force: bool = False) -> None:
+        """The status, each shard's MillisBehindLatest and checkpoint, for ``alleycat status``."""
+        now = time.monotonic()
+        if not force and now - self._status_written < STATUS_EVERY_S:
+            return
+        self._status_written = now
+        doc = {
+            **asdict(self.status()),
+            "last_delivery": self._last_delivery.isoformat() if self._last_delivery else None,
+            "throttled": self.reader.throttled,
+            "shards": {
+                shard: {"behindMs": self.reader.behind_ms.get(shard, 0), **cp.to_json()}
+                for shard, cp in sorted(self.checkpoints.items())
+            },
+            "updated_at": time.time(),
+        }
+        atomic_write_text(status_path(self.settings.home, self.name), json.dumps(doc))
 
     def status(self) -> DeliveryStatus:
         oldest = self.buffer.oldest_arrival_ms()

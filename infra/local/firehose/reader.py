@@ -23,6 +23,7 @@ class StreamReader:
         self.ended: set[str] = set()  # closed shards read to their end
         self.behind_ms: dict[str, int] = {}  # shard -> MillisBehindLatest at its last read
         self._iterators: dict[str, str] = {}
+        self.throttled = 0  # reads refused by a shard's quota
 
     def readable(self, checkpoints: Checkpoints) -> list[str]:
         """Shards to read now: not finished, and every parent still listed already delivered to its end."""
@@ -39,6 +40,9 @@ class StreamReader:
         try:
             page = self.source.get_records(iterator, MAX_RECORDS)
         except Exception as exc:
+            if self.source.is_throttled(exc):
+                self.throttled += 1
+                return []  # the shard's read quota is used up: read it again on the next round
             if not self.source.is_expired(exc):
                 raise
             self._iterators.pop(shard_id, None)
