@@ -16,9 +16,13 @@ raceId             integer >= 0 (``floor(start_ms / 300000)`` for scheduled race
 name               string, 1 .. 64 characters
 racerId            integer 0 .. 99,999,999
 classId            integer 1 .. 6
-cadence            finite number 0 .. 250 (rpm)
-resistance         finite number 0 .. 100 (percent)
+cadence            finite number 0 .. 250 (rpm), at most one decimal
+resistance         finite number 0 .. 100 (percent), a whole number
 =================  ===========================================================
+
+The precision rule makes every output an exact number of thousandths (``output_milli``), so every
+layer that sums outputs (DynamoDB, the lake, SQL, the API) gets the formula's exact total; a finer
+value is rejected (``too_precise``) rather than rounded.
 
 A payload larger than MAX_PAYLOAD_BYTES is rejected before it is parsed.
 """
@@ -93,8 +97,8 @@ def output_of(cadence: float, resistance: float) -> float:
 def output_milli(cadence: float, resistance: float) -> int:
     """Output in thousandths, as an exact integer: scores are summed in these units.
 
-    Exact for cadence with one decimal and whole resistance (what bikes send); other inputs are
-    rounded to 0.001, so every layer that sums outputs gets the same total to the cent.
+    Exact for every value validation accepts: cadence with at most one decimal and whole
+    resistance give (10 * cadence + 350) * (resistance + 65) thousandths, an integer.
     """
     return round((cadence + 35) * (resistance + 65) * 10)
 
@@ -205,6 +209,24 @@ def _number(doc: dict[str, Any], field: str, lo: float, hi: float) -> float:
     return float(value)
 
 
+def _precise(field: str, value: float, decimals: int, unit: str) -> float:
+    """``value`` unless it has more than ``decimals`` decimals. ``round`` is correctly rounded, so
+    equality means ``value`` is the double nearest a number with that many decimals: what the JSON
+    text said."""
+    if round(value, decimals) == value:
+        return value
+    allowed = "be a whole number" if decimals == 0 else f"have at most {decimals} decimal"
+    raise InvalidEvent(
+        "too_precise", f"{field}={value!r} must {allowed} ({unit}): a finer value cannot be counted exactly"
+    )
+
+
+def _check_precision(event: Telemetry) -> Telemetry:
+    _precise("cadence", event.cadence, 1, "rpm")
+    _precise("resistance", event.resistance, 0, "percent")
+    return event
+
+
 def _str(doc: dict[str, Any], field: str) -> str:
     value = doc[field]
     if type(value) is not str:
@@ -228,17 +250,19 @@ def validate(doc: Any) -> Telemetry:
     name = _str(doc, "name")
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         raise InvalidEvent("out_of_range", f"name must have 1..{MAX_NAME_CHARS} characters")
-    return Telemetry(
-        uuid=uuid,
-        event=event,
-        device_timestamp=_int(doc, "deviceTimestamp", *TIMESTAMP_RANGE),
-        second=_int(doc, "second", 1, MAX_SECOND),
-        race_id=_int(doc, "raceId", 0, MAX_RACE_ID),
-        name=name,
-        racer_id=_int(doc, "racerId", 0, MAX_RACER_ID),
-        class_id=_int(doc, "classId", CLASS_IDS.start, CLASS_IDS.stop - 1),
-        cadence=_number(doc, "cadence", *CADENCE_RANGE),
-        resistance=_number(doc, "resistance", *RESISTANCE_RANGE),
+    return _check_precision(
+        Telemetry(
+            uuid=uuid,
+            event=event,
+            device_timestamp=_int(doc, "deviceTimestamp", *TIMESTAMP_RANGE),
+            second=_int(doc, "second", 1, MAX_SECOND),
+            race_id=_int(doc, "raceId", 0, MAX_RACE_ID),
+            name=name,
+            racer_id=_int(doc, "racerId", 0, MAX_RACER_ID),
+            class_id=_int(doc, "classId", CLASS_IDS.start, CLASS_IDS.stop - 1),
+            cadence=_number(doc, "cadence", *CADENCE_RANGE),
+            resistance=_number(doc, "resistance", *RESISTANCE_RANGE),
+        )
     )
 
 
@@ -254,13 +278,14 @@ def parse_event(payload: bytes | str) -> Telemetry:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise InvalidEvent("oversize", f"payload is {len(raw)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
     try:
-        return _DECODER.decode(raw)
+        event = _DECODER.decode(raw)
     except msgspec.DecodeError as refused:
         explain(raw)
         # the two agree on every rule (tests/unit/test_events.py proves it on generated input);
         # what only the strict decoder refuses, e.g. a lone surrogate or a UTF-16 body, is not
         # valid UTF-8 JSON
         raise InvalidEvent("bad_json", str(refused)) from None
+    return _check_precision(event)  # msgspec has no decimal-places constraint
 
 
 def explain(raw: bytes) -> Telemetry:
