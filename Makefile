@@ -8,11 +8,13 @@ JARS := build/jars
 MVN := mvn -q -B
 # The AWS SAM CLI, in its own venv (see the AWS section below).
 SAM := build/tools/sam/bin/sam
+# checkov and aws-sam-translator, in their own venv from a hashed lock (infra/aws/scan.py).
+SCAN := build/tools/scan/bin/checkov
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
-.PHONY: setup run test bench up down status lint check typecheck imports lock clean package deploy validate-template
+.PHONY: setup run test bench up down status lint check security typecheck imports lock clean package deploy validate-template
 
-setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM)
+setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN)
 
 build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
@@ -58,7 +60,7 @@ down:
 status: setup
 	@$(BIN)/alleycat status
 
-test: check
+test: check security
 	@$(BIN)/python -m pytest -q
 
 bench: setup
@@ -74,7 +76,23 @@ check: setup
 	@echo "== types (mypy)"
 	@$(BIN)/mypy
 
-lint: check
+lint: check security
+
+# The scanners, in `make lint` and `make test`: checkov over the template (as written and after the
+# SAM transform), bandit over the code, pip-audit over the locks (where its source is reachable).
+security: setup
+	@echo "== checkov (infra/aws/template.yaml)"
+	@$(BIN)/python -m infra.aws.scan
+	@echo "== bandit"
+	@$(BIN)/bandit -q -c pyproject.toml -r alleycat consumers producers glue_jobs infra bench
+	@echo "== pip-audit (requirements/*.lock)"
+	@$(BIN)/python -m infra.audit
+
+$(SCAN): requirements/scan.lock
+	@echo "== scanners (checkov, aws-sam-translator: build/tools/scan)"
+	@test -x build/tools/scan/bin/python || $(PYTHON) -m venv build/tools/scan
+	@build/tools/scan/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements/scan.lock
+	@touch $@
 
 typecheck: setup
 	@$(BIN)/mypy
@@ -86,6 +104,9 @@ imports: setup
 lock:
 	@$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_31 --generate-hashes --no-header --quiet -o requirements/dev.lock
+	@$(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml","rb"))["project"]["optional-dependencies"]["scan"], sep="\n")' \
+		| $(BIN)/uv pip compile - --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--generate-hashes --no-header --quiet -o requirements/scan.lock
 	@$(LAMBDA_LOCK)
 
 clean: down

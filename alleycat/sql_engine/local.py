@@ -89,9 +89,11 @@ class LocalEngine:
         else:
             relation = self._raw_source(table, Path(location))
         columns = ", ".join(f'CAST("{c.name}" AS {_duck_type(c.type)}) AS "{c.name}"' for c in table.columns)
-        view = f"SELECT {columns} FROM {relation}"
-        self.con.execute(f'CREATE VIEW {GLUE_DATABASE}."{table.name}" AS {view}')
-        self.con.execute(f'CREATE VIEW main."{table.name}" AS SELECT * FROM {GLUE_DATABASE}."{table.name}"')
+        # bandit B608: identifiers from alleycat.lake.schema, not input
+        view = f"SELECT {columns} FROM {relation}"  # nosec B608
+        # bandit B608: identifiers from alleycat.lake.schema
+        self.con.execute(f'CREATE VIEW {GLUE_DATABASE}."{table.name}" AS {view}')  # nosec B608
+        self.con.execute(f'CREATE VIEW main."{table.name}" AS SELECT * FROM {GLUE_DATABASE}."{table.name}"')  # nosec B608
         self._registered.add(table.name)
 
     def _empty(self, table: Table) -> str:
@@ -126,4 +128,5 @@ class LocalEngine:
             return self._empty(table)
         fields = {c.source: _duck_type(c.type) for c in table.columns}
         renames = ", ".join(f'"{c.source}" AS "{c.name}"' for c in table.columns)
-        return f"(SELECT {renames} FROM read_json({files!r}, format = 'newline_delimited', columns = {fields!r}))"
+        # bandit B608: schema identifiers; files quoted by repr
+        return f"(SELECT {renames} FROM read_json({files!r}, format = 'newline_delimited', columns = {fields!r}))"  # nosec B608

@@ -7,13 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from alleycat.resources import STREAM_RETENTION_HOURS, MappingDef
+from infra.aws.template.api import API_STAGE
 from infra.aws.template.functions import FunctionSpec
-from infra.aws.template.intrinsics import att, ref
+from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.mappings import dead_letter_queue_name
 from infra.aws.template.table import INDEX_NAMES
 
 # Iterator age alarms fire at this fraction of the stream's retention (requirement: below 50%).
 ITERATOR_AGE_ALARM_FRACTION = 0.25
+# The API's client-error alarm: the share of requests answered 4xx, over three 5-minute periods.
+API_4XX_RATE = 0.05
+API_DIMENSIONS: dict[str, Any] = {"ApiName": sub("${AWS::StackName}-leaderboard"), "Stage": API_STAGE}
 
 
 def alarm(
@@ -154,8 +158,29 @@ def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
         "ApiServerErrorAlarm": alarm(
             "The leaderboard API returns 5xx",
             "AWS/ApiGateway",
-            "5xx",
-            {"ApiId": ref("LeaderboardApi")},
+            "5XXError",
+            API_DIMENSIONS,
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        ),
+        # 429s (stage throttling) and 401/403s (bad tokens) are 4XXError; a caller stopped by the web
+        # ACL's rate rules is counted by WAF.
+        "ApiClientErrorAlarm": alarm(
+            f"More than {API_4XX_RATE:.0%} of leaderboard API requests get 4xx (throttled, unauthorised, bad requests)",
+            "AWS/ApiGateway",
+            "4XXError",
+            API_DIMENSIONS,
+            "Average",
+            "GreaterThanThreshold",
+            API_4XX_RATE,
+            evaluation_periods=3,
+        ),
+        "ApiRateLimitedAlarm": alarm(
+            "A caller hit the API's per-caller rate limit (WAF blocked requests)",
+            "AWS/WAFV2",
+            "BlockedRequests",
+            {"WebACL": sub("${AWS::StackName}-leaderboard"), "Region": ref("AWS::Region"), "Rule": "ALL"},
             "Sum",
             "GreaterThanThreshold",
             0,

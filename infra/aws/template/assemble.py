@@ -21,6 +21,7 @@ from infra.aws.template.lake.catalog import athena, glue_catalog
 from infra.aws.template.lake.firehose import FIREHOSE_MIN_BUFFER_MB, firehose
 from infra.aws.template.lake.glue_job import glue_job
 from infra.aws.template.lake.paths import LAKE_URI
+from infra.aws.template.live import live_subscribers
 from infra.aws.template.stream import producer_policy, stream
 from infra.aws.template.table import table_resource
 
@@ -73,6 +74,30 @@ def parameters() -> dict[str, Any]:
         },
         "ApiRateLimit": {"Type": "Number", "Default": 50, "Description": "steady requests/s for the API stage"},
         "ApiBurstLimit": {"Type": "Number", "Default": 100},
+        "ApiCallerRequestsPer5Min": {
+            "Type": "Number",
+            "Default": 1500,
+            "MinValue": 10,
+            "Description": "per bearer token: requests per 5 minutes before WAF blocks it (AWS minimum 10)",
+        },
+        "ApiIpRequestsPer5Min": {
+            "Type": "Number",
+            "Default": 3000,
+            "MinValue": 10,
+            "Description": "per source IP: requests per 5 minutes before WAF blocks it",
+        },
+        "ApiReservedConcurrency": {
+            "Type": "Number",
+            "Default": 10,
+            "MinValue": 1,
+            "Description": "the API function's reserved concurrency: its cap, and what the stream consumers keep",
+        },
+        "TableMaxReadRequestUnits": {
+            "Type": "Number",
+            "Default": 4000,
+            "MinValue": 1,
+            "Description": "on-demand read ceiling per second, on the table and on each index (a cost ceiling)",
+        },
         "AlarmEmail": {"Type": "String", "Default": "", "Description": "optional: e-mail for alarm notifications"},
     }
 
@@ -93,6 +118,7 @@ def build() -> dict[str, Any]:
     resources.update(glue_job())
     resources.update(athena())
     resources.update(api())
+    resources.update(live_subscribers())
     resources.update(producer_policy())
     resources.update(alarms(specs))
     resources["Dashboard"] = dashboard(specs)
@@ -116,7 +142,12 @@ def build() -> dict[str, Any]:
             "ArtifactsBucketName": {"Value": ref("ArtifactsBucket")},
             "GlueJobName": {"Value": ref("TelemetryJob")},
             "AthenaWorkGroupName": {"Value": ref("AthenaWorkGroup")},
-            "ApiUrl": {"Value": sub("https://${LeaderboardApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}")},
+            "ApiUrl": {
+                "Value": sub(
+                    "https://${LeaderboardApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${LeaderboardApi.Stage}"
+                )
+            },
+            "LiveIdentityPoolId": {"Value": ref("LiveIdentityPool")},
             "UserPoolId": {"Value": ref("UserPool")},
             "UserPoolClientId": {"Value": ref("UserPoolClient")},
             "ProducerPolicyArn": {"Value": ref("ProducerPolicy")},

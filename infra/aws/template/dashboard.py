@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra.aws.template.api import API_STAGE
 from infra.aws.template.functions import FunctionSpec
 from infra.aws.template.intrinsics import sub
 from infra.aws.template.mappings import dead_letter_queue_name
@@ -76,8 +77,11 @@ def dashboard(specs: list[FunctionSpec]) -> dict[str, Any]:
             y=18,
         ),
         widget(
-            "API requests and 5xx",
-            [["AWS/ApiGateway", m, "ApiId", "${LeaderboardApi}"] for m in ("Count", "4xx", "5xx")],
+            "API requests, 4xx (429 included) and 5xx",
+            [
+                ["AWS/ApiGateway", m, "ApiName", "${AWS::StackName}-leaderboard", "Stage", API_STAGE]
+                for m in ("Count", "4XXError", "5XXError")
+            ],
             x=12,
             y=18,
         ),

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alleycat.resources import MAPPINGS, MappingDef
+from infra.aws.template.api import API_METHOD
+from infra.aws.template.checks import skip
 from infra.aws.template.iam import XRAY_STMT, kms_via, logs_stmt, role, stmt
 from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.lake.paths import DEAD_LETTER_PREFIX, LAKE, LAKE_URI, lake_objects
@@ -37,11 +39,18 @@ class FunctionSpec:
     environment: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Any] = field(default_factory=dict)
     mapping: MappingDef | None = None
+    # A cap (and a guarantee) on concurrent executions; None: bounded by its caller instead (why, below).
+    reserved_concurrency: Any = None
+    invoked_by: str = ""  # who invokes it, synchronously (the checkov reasons name it)
 
     @property
     def slug(self) -> str:
         """FinalResults -> final-results: the function name's suffix and its Powertools service."""
         return "".join("-" + c.lower() if c.isupper() else c for c in self.name).lstrip("-")
+
+
+# The functions' environment variables are encrypted with the stack's key (Globals.KmsKeyArn).
+ENVIRONMENT_KEY_STMT = kms_via("lambda", ["kms:Decrypt"], "DecryptEnvironment")
 
 
 def dead_letter_stmt() -> dict[str, Any]:
@@ -84,6 +93,8 @@ def function_specs() -> list[FunctionSpec]:
                 environment=env,
                 events={"Stream": event_for(m)},
                 mapping=m,
+                invoked_by=f"its {m.source} event source mapping (one batch per shard at a time, "
+                f"x{m.parallelization_factor} parallelisation)",
             )
         )
     specs.append(
@@ -94,6 +105,7 @@ def function_specs() -> list[FunctionSpec]:
             statements=[dead_letter_stmt()],
             timeout_s=120,
             environment=dead_letter_env,
+            invoked_by="Firehose (its delivery stream's buffer, one batch per shard)",
         )
     )
     specs.append(
@@ -112,10 +124,13 @@ def function_specs() -> list[FunctionSpec]:
             environment={"ALLEYCAT_CURSOR_KEY_SECRET_ARN": ref("CursorKeySecret")},
             events={
                 "Proxy": {
-                    "Type": "HttpApi",
-                    "Properties": {"ApiId": ref("LeaderboardApi"), "Path": "/{proxy+}", "Method": "ANY"},
+                    "Type": "Api",
+                    "Properties": {"RestApiId": ref("LeaderboardApi"), "Path": "/{proxy+}", "Method": API_METHOD},
                 }
             },
+            # API bursts cannot take the stream consumers' concurrency, nor exceed this.
+            reserved_concurrency=ref("ApiReservedConcurrency"),
+            invoked_by="API Gateway",
         )
     )
     return specs
@@ -137,8 +152,22 @@ def function_resources(spec: FunctionSpec) -> dict[str, Any]:
     }
     if spec.events:
         props["Events"] = spec.events
+    reasons = {
+        "CKV_AWS_116": f"Invoked synchronously only, by {spec.invoked_by}: a dead-letter queue applies to "
+        "asynchronous invocations"
+        + (", and failed batches go to the mapping's on-failure queue" if spec.mapping else ""),
+        "CKV_AWS_117": "Reaches only AWS public endpoints, over TLS with IAM (no VPC resources); a VPC would "
+        "add NAT or endpoints without narrowing what it can reach",
+    }
+    if spec.reserved_concurrency is not None:
+        props["ReservedConcurrentExecutions"] = spec.reserved_concurrency
+    else:
+        reasons["CKV_AWS_115"] = (
+            f"Concurrency is bounded by {spec.invoked_by}; a reserved cap below that would throttle "
+            "the stream and delay every race"
+        )
     resources: dict[str, Any] = {
-        fn: {"Type": "AWS::Serverless::Function", "Properties": props},
+        fn: skip({"Type": "AWS::Serverless::Function", "Properties": props}, **reasons),
         log_group: {
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
@@ -146,12 +175,13 @@ def function_resources(spec: FunctionSpec) -> dict[str, Any]:
             "Properties": {
                 "LogGroupName": sub(f"/aws/lambda/{function_name}"),
                 "RetentionInDays": ref("LogRetentionDays"),
+                "KmsKeyId": att("DataKey"),
             },
         },
         role_name: role(
             f"{spec.name} function: least privilege",
             "lambda.amazonaws.com",
-            [logs_stmt(log_group), XRAY_STMT, *spec.statements],
+            [logs_stmt(log_group), XRAY_STMT, ENVIRONMENT_KEY_STMT, *spec.statements],
         ),
     }
     if spec.mapping is not None:
@@ -167,6 +197,7 @@ def function_globals() -> dict[str, Any]:
         "CodeUri": LAMBDA_CODE_DIR,
         "Layers": [ref("DependencyLayer")],
         "Tracing": "Active",
+        "KmsKeyArn": att("DataKey"),
         "Environment": {
             "Variables": {
                 "ALLEYCAT_STREAM": ref("TelemetryStream"),

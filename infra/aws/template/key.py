@@ -29,6 +29,28 @@ def data_key() -> dict[str, Any]:
                         "Resource": "*",
                     },
                     {
+                        # CloudWatch Logs encrypts the stack's log groups (function, API access, Firehose,
+                        # Glue) with this key, only for log groups of this account and region.
+                        "Sid": "LogsEncryptOwnLogGroups",
+                        "Effect": "Allow",
+                        "Principal": {"Service": sub("logs.${AWS::Region}.amazonaws.com")},
+                        "Action": [
+                            "kms:Encrypt*",
+                            "kms:Decrypt*",
+                            "kms:ReEncrypt*",
+                            "kms:GenerateDataKey*",
+                            "kms:Describe*",
+                        ],
+                        "Resource": "*",
+                        "Condition": {
+                            "ArnLike": {
+                                "kms:EncryptionContext:aws:logs:arn": sub(
+                                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+                                )
+                            }
+                        },
+                    },
+                    {
                         "Sid": "AlarmsAndEventsPublishToEncryptedTopic",
                         "Effect": "Allow",
                         "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},

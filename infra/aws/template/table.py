@@ -16,9 +16,16 @@ DDB_WRITE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dyn
 DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 
 
+def read_ceiling() -> dict[str, Any]:
+    """On-demand's maximum read throughput (a parameter): a cost ceiling on the table and on each
+    index, so no request pattern can run up an unbounded read bill; beyond it reads are throttled."""
+    return {"MaxReadRequestUnits": ref("TableMaxReadRequestUnits")}
+
+
 def table_resource() -> dict[str, Any]:
     spec = TABLE["StreamSpecification"]
     assert spec["StreamEnabled"], "the consumers need the table's stream"
+    assert TABLE["BillingMode"] == "PAY_PER_REQUEST", "the read ceiling is on-demand's"
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
@@ -27,7 +34,10 @@ def table_resource() -> dict[str, Any]:
             "BillingMode": TABLE["BillingMode"],
             "AttributeDefinitions": TABLE["AttributeDefinitions"],
             "KeySchema": TABLE["KeySchema"],
-            "GlobalSecondaryIndexes": TABLE["GlobalSecondaryIndexes"],
+            "GlobalSecondaryIndexes": [
+                {**g, "OnDemandThroughput": read_ceiling()} for g in TABLE["GlobalSecondaryIndexes"]
+            ],
+            "OnDemandThroughput": read_ceiling(),
             "StreamSpecification": {"StreamViewType": spec["StreamViewType"]},
             "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
             "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": ref("DataKey")},

@@ -35,7 +35,7 @@ Checkpoint = Callable[[str], None]
 
 
 def lane_of(partition_key: str, lanes: int) -> int:
-    return int.from_bytes(hashlib.md5(partition_key.encode()).digest()[:8], "big") % lanes
+    return int.from_bytes(hashlib.md5(partition_key.encode(), usedforsecurity=False).digest()[:8], "big") % lanes
 
 
 class LaneInvoker:

@@ -67,6 +67,7 @@ def firehose() -> dict[str, Any]:
             "Properties": {
                 "LogGroupName": sub("/aws/kinesisfirehose/${AWS::StackName}-raw"),
                 "RetentionInDays": ref("LogRetentionDays"),
+                "KmsKeyId": att("DataKey"),
             },
         },
         "FirehoseLogStream": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alleycat.resources import GLUE_DATABASE
+from alleycat.resources import GLUE_DATABASE, RAW_TABLE
 from infra.aws.template.iam import kms_via, role, stmt
 from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.lake.paths import LAKE, LAKE_URI, lake_key, lake_objects
@@ -55,11 +55,20 @@ def glue_job() -> dict[str, Any]:
             ],
             "HiveSyncIntoOwnDatabase",
         ),
+        {
+            # The raw table is Firehose's schema (alleycat.lake.schema): Hive sync must not alter it.
+            "Sid": "RawTableSchemaIsNotTheJobs",
+            "Effect": "Deny",
+            "Action": ["glue:UpdateTable", "glue:DeleteTable", "glue:CreateTable"],
+            "Resource": [sub(f"{glue_arn}:table/{GLUE_DATABASE}/{RAW_TABLE}")],
+        },
         stmt(
-            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            ["logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
             [att("GlueLogGroup"), sub(f"{logs_arn}:log-group:/aws-glue/jobs/*")],
             "JobLogs",
         ),
+        # The security configuration encrypts its logs, bookmarks and S3 writes with the stack's key.
+        kms_via("logs", ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "JobLogsKey"),
         stmt(
             ["cloudwatch:PutMetricData"],
             ["*"],
@@ -76,6 +85,18 @@ def glue_job() -> dict[str, Any]:
             "Properties": {
                 "LogGroupName": sub("/aws-glue/jobs/${AWS::StackName}-telemetry"),
                 "RetentionInDays": ref("LogRetentionDays"),
+                "KmsKeyId": att("DataKey"),
+            },
+        },
+        "GlueSecurityConfiguration": {
+            "Type": "AWS::Glue::SecurityConfiguration",
+            "Properties": {
+                "Name": sub("${AWS::StackName}-telemetry"),
+                "EncryptionConfiguration": {
+                    "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": att("DataKey")}],
+                    "CloudWatchEncryption": {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": att("DataKey")},
+                    "JobBookmarksEncryption": {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": att("DataKey")},
+                },
             },
         },
         "TelemetryJob": {
@@ -84,6 +105,7 @@ def glue_job() -> dict[str, Any]:
                 "Name": sub("${AWS::StackName}-telemetry"),
                 "Description": "Streaming: raw telemetry (Parquet) to Hudi tables, Hive-synced into the Glue catalog",
                 "Role": att("GlueJobRole"),
+                "SecurityConfiguration": ref("GlueSecurityConfiguration"),
                 "GlueVersion": GLUE_VERSION,
                 "Command": {
                     "Name": "gluestreaming",
