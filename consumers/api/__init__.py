@@ -1,4 +1,4 @@
-"""The leaderboard API. ``handler`` is the Lambda entry point (API Gateway HTTP API, via Mangum).
+"""The leaderboard API. ``handler`` is the Lambda entry point (API Gateway REST API proxy, via Mangum).
 
 This module is the edge of the Lambda process: it reads the settings and builds the clients once,
 on the first invocation, and hands them to ``create_app``.

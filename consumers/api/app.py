@@ -1,6 +1,6 @@
 """The leaderboard API: FastAPI routes over the single table, the bests export and the live channel.
 
-The same app runs under uvicorn locally (``alleycat api``) and on Lambda behind an API Gateway HTTP
+The same app runs under uvicorn locally (``alleycat api``) and on Lambda behind an API Gateway REST
 API (``consumers.api.handler``, through Mangum). docs/api.md describes every path.
 
 ``create_app`` builds what the routes use once (``consumers.api.services``) from the settings and

@@ -400,55 +400,53 @@ def test_live_stream_receives_published_updates(client: httpx.Client, world: Wor
     reader.join(timeout=10)
 
 
-def test_lambda_handler_answers_http_api_v2_event(world: World) -> None:
+def test_lambda_handler_answers_rest_api_proxy_event(world: World) -> None:
     from consumers.api import handler
 
-    answer = handler(_http_api_event(f"{race_path(SMALL)}/leaderboard", "limit=3"), None)
+    answer = handler(_rest_api_event(f"{race_path(SMALL)}/leaderboard", "limit=3"), None)
     assert answer["statusCode"] == 200, answer
     assert answer["headers"]["content-type"] == "application/json"
     body = json.loads(answer["body"])
     assert [(e["rank"], e["racerId"]) for e in body["entries"]] == [
         (i, s.racer_id) for i, s in enumerate(rank(world.races[RaceKey(SMALL, CLASS)])[:3], 1)
     ]
-    stream = handler(_http_api_event(f"{race_path(LIVE)}/live/stream", ""), None)
+    stream = handler(_rest_api_event(f"{race_path(LIVE)}/live/stream", ""), None)
     assert stream["statusCode"] == 404 and IOT_TOPIC_HINT in json.loads(stream["body"])["message"]
-    assert handler(_http_api_event(f"/classes/{CLASS}/races/x/leaderboard", ""), None)["statusCode"] == 400
-    internal = _http_api_event("/internal/live", "")
-    internal["requestContext"]["http"]["method"] = "POST"
+    assert handler(_rest_api_event(f"/classes/{CLASS}/races/x/leaderboard", ""), None)["statusCode"] == 400
+    internal = _rest_api_event("/internal/live", "", method="POST")
     assert handler({**internal, "body": "{}"}, None)["statusCode"] == 404  # the local channel is not on Lambda
 
 
-def _http_api_event(path: str, query: str) -> dict:
-    """The HTTP API payload format 2.0 example of the API Gateway developer guide, made a GET of ``path``."""
+def _rest_api_event(path: str, query: str, method: str = "GET") -> dict:
+    """The REST API (Lambda proxy, payload 1.0) example of the API Gateway developer guide, made a
+    ``method`` of ``path`` through the template's ``/{proxy+}`` resource on stage v1."""
+    params = dict(p.split("=", 1) for p in query.split("&") if p)
+    headers = {"Accept": "application/json", "Host": "id.execute-api.us-east-1.amazonaws.com"}
     return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "cookies": ["cookie1", "cookie2"],
-        "headers": {"accept": "application/json", "host": "id.execute-api.us-east-1.amazonaws.com"},
-        "queryStringParameters": dict(p.split("=", 1) for p in query.split("&") if p),
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": params or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in params.items()} or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "api-id",
+            "authorizer": {"claims": {"sub": "7d3f0a5e-0000-4000-8000-000000000000"}},
             "domainName": "id.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "id",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "agent",
-            },
+            "httpMethod": method,
+            "identity": {"sourceIp": "192.0.2.1", "userAgent": "agent"},
+            "path": f"/v1{path}",
+            "protocol": "HTTP/1.1",
             "requestId": "id",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "12/Mar/2020:19:03:58 +0000",
-            "timeEpoch": 1583348638390,
+            "resourcePath": "/{proxy+}",
+            "stage": "v1",
         },
-        "pathParameters": {},
+        "body": None,
         "isBase64Encoded": False,
-        "stageVariables": {},
     }
 
 
