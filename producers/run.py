@@ -88,7 +88,8 @@ def summary_text(summary: RunSummary) -> str:
     if summary.sink is not None:
         s = summary.sink
         lines.append(
-            f"sent {s.sent:,}; throttled {s.throttled:,}; retried {s.retried:,}; failed {s.failed:,}; dead-lettered {s.dead_lettered:,}; "
+            f"sent {s.sent:,}; throttled {s.throttled:,}; retried {s.retried:,}; failed {s.failed:,}; "
+            f"dead-lettered {s.dead_lettered:,}; "
             f"{s.calls:,} calls; {summary.rate:,.0f} records/s over {summary.elapsed_s:.1f} s"
         )
     return "\n".join(lines)
