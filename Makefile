@@ -12,7 +12,7 @@ SAM := build/tools/sam/bin/sam
 SCAN := build/tools/scan/bin/checkov
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
-.PHONY: setup run test bench up down status lint check security typecheck imports lock clean package deploy validate-template
+.PHONY: setup run test bench fuzz up down status lint check security typecheck imports lock clean package deploy validate-template
 
 setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN)
 
@@ -65,6 +65,12 @@ test: check security
 
 bench: setup
 	@$(BIN)/python -m bench
+
+# Bad input at length: the decoder's properties with 5,000 examples each and schemathesis with every
+# check over more than 1,000 API cases (make test runs both smaller).
+fuzz: setup
+	@ALLEYCAT_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -s tests/unit/test_decoder_fuzz.py
+	@ALLEYCAT_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest -q -s tests/integration/test_api_fuzz.py
 
 # The static checks, in `make lint` and first in `make test`: style, format, import contracts, types.
 check: setup

@@ -115,7 +115,7 @@ def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> Merge
         try:
             try:
                 payload = binascii.a2b_base64(record["kinesis"]["data"], strict_mode=True)
-            except binascii.Error as exc:
+            except ValueError as exc:  # binascii.Error, or a str that is not ASCII
                 raise InvalidEvent("bad_base64", str(exc)) from None
             ev = parse_event(payload)
         except InvalidEvent as exc:

@@ -19,7 +19,18 @@ RaceId = Annotated[int, Path(alias="raceId", ge=0, le=MAX_RACE_ID, description="
 RacerId = Annotated[int, Path(alias="racerId", ge=0, le=MAX_RACER_ID, description="a racer id, 0..99,999,999")]
 ClassId = Annotated[int, Path(alias="classId", description=f"a class id, {CLASS_IDS.start}..{CLASS_IDS.stop - 1}")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="entries per page, 1..1000")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="the `nextCursor` of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description=(
+            "the `nextCursor` of the previous page of the same listing, unchanged: an opaque, signed "
+            "base64url token. Any other value (edited, made up, or from another listing) is a 400 "
+            "`invalid_cursor`."
+        ),
+    ),
+]
 
 Responses = dict[int | str, dict[str, Any]]  # the type of a route's ``responses``
 ERROR: dict[str, Any] = {"model": ErrorBody}

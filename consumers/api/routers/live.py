@@ -13,7 +13,7 @@ from alleycat.domain.events import RaceKey
 from consumers.api.errors import ApiError
 from consumers.api.live import IOT_TOPIC_HINT
 from consumers.api.models import Delivered, LiveMessage
-from consumers.api.params import ERROR, ClassId, RaceId, class_exists
+from consumers.api.params import ClassId, RaceId, class_exists
 from consumers.api.services import HubDep, ServicesDep
 
 router = APIRouter(tags=["races"])
@@ -33,7 +33,14 @@ def _live_push_available(services: ServicesDep) -> None:
     "/classes/{classId}/races/{raceId}/live/stream",
     response_class=EventSourceResponse,
     dependencies=[Depends(_live_push_available), Depends(class_exists)],
-    responses={404: {**ERROR, "description": "no such class, or no push channel here (on AWS: IoT Core)"}},
+    # the errors are JSON although the stream is text/event-stream: FastAPI would document an extra
+    # response's model under the route's media type, so the content is spelled out
+    responses={
+        404: {
+            "description": "no such class, or no push channel here (on AWS: IoT Core)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    },
 )
 async def race_live_stream(class_id: ClassId, race_id: RaceId, hub: HubDep) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: a `subscribed` event, then a `standings` event per live update of the race
