@@ -70,7 +70,7 @@ bench: setup
 # check over more than 1,000 API cases (make test runs both smaller).
 fuzz: setup
 	@ALLEYCAT_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -s tests/unit/test_decoder_fuzz.py
-	@ALLEYCAT_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest -q -s tests/integration/test_api_fuzz.py
+	@ALLEYCAT_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest -q -s tests/integration/test_api.py -k test_openapi_all_checks
 
 # The static checks, in `make lint` and first in `make test`: style, format, import contracts, types.
 check: setup
