@@ -1,7 +1,11 @@
 """A small in-memory cache of answers: the JSON bytes of a page, kept ``ttl_s`` seconds (LRU).
 
 A popular leaderboard then costs one DynamoDB Query per ``ttl_s`` per API instance, and no
-serialisation at all on a hit, however many clients read it.
+serialisation at all on a hit, however many clients read it. A miss is single-flight: when an
+entry expires, one request rebuilds it while the others for that key are served the expired answer
+(stale while revalidating, so at most ``ttl_s`` plus one query old) or, with none, wait for it.
+Without that, every request in flight at expiry queried the table at once and held a worker
+thread while it did: under load, latency spiked every ``ttl_s``.
 """
 
 from __future__ import annotations
@@ -24,18 +28,37 @@ class ResponseCache:
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
 
     def json(self, key: Hashable, build: Callable[[], BaseModel]) -> Response:
         """The cached answer for ``key``, or ``build()``'s (by alias, camelCase), then cached."""
-        now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-        if hit and hit[0] > now:
+            building = self._building.setdefault(key, threading.Lock())
+        if hit and hit[0] > time.monotonic():
             return Response(hit[1], media_type="application/json")
-        body = build().model_dump_json(by_alias=True).encode()
+        # expired or absent: one request builds; while it does, the others serve the expired
+        # answer if there is one (stale while revalidating), else wait for the new one
+        if hit and not building.acquire(blocking=False):
+            return Response(hit[1], media_type="application/json")
+        if not hit:
+            building.acquire()
+        try:
+            with self._lock:
+                again = self._entries.get(key)
+            if again and again[0] > time.monotonic():  # built while we waited
+                body = again[1]
+            else:
+                body = build().model_dump_json(by_alias=True).encode()
+                self._store(key, body)
+        finally:
+            building.release()
+        return Response(body, media_type="application/json")
+
+    def _store(self, key: Hashable, body: bytes) -> None:
         with self._lock:
-            self._entries[key] = (now + self.ttl_s, body)
+            self._entries[key] = (time.monotonic() + self.ttl_s, body)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return Response(body, media_type="application/json")
+                evicted, _ = self._entries.popitem(last=False)
+                self._building.pop(evicted, None)
