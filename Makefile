@@ -14,7 +14,8 @@ export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
 .PHONY: setup run test bench fuzz up down status lint check security typecheck imports lock clean package deploy validate-template
 
-setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN)
+setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN) \
+	build/trino/.installed
 
 build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
@@ -46,6 +47,23 @@ $(JARS)/hudi/.installed: infra/local/pom-hudi.xml | build/.system-deps
 	@$(MVN) -f infra/local/pom-hudi.xml dependency:copy-dependencies \
 		-DoutputDirectory=$(CURDIR)/$(JARS)/hudi -DexcludeTransitive=true -DincludeScope=runtime \
 		> build/mvn.log 2>&1 || { cat build/mvn.log; exit 1; }
+	@touch $@
+
+# Trino, the local Athena engine (infra/local/trino.py). The tarball holds hard links, so it is
+# extracted whole, then only lib/ and the hive and hudi plugins are kept. Maven shows its download
+# progress here (the tarball is ~820 MB; Maven keeps it in ~/.m2, so a re-setup does not fetch again).
+build/trino/.installed: infra/local/pom-trino.xml | build/.system-deps
+	@echo "== Trino 476 (Maven Central: io.trino:trino-server, ~820 MB once; keeps lib/ + hive, hudi plugins)"
+	@rm -rf build/trino build/trino-unpack && mkdir -p build/trino-unpack
+	@mvn -f infra/local/pom-trino.xml -Dstyle.color=never dependency:copy -DoutputDirectory=$(CURDIR)/build/trino-unpack
+	@test -f build/trino-unpack/trino-server.tar.gz || { echo "Maven did not fetch trino-server"; exit 1; }
+	@echo "   unpacking ..."
+	@tar xzf build/trino-unpack/trino-server.tar.gz -C build/trino-unpack
+	@mkdir -p build/trino/plugin
+	@mv build/trino-unpack/trino-server-*/lib build/trino/
+	@mv build/trino-unpack/trino-server-*/plugin/hive build/trino-unpack/trino-server-*/plugin/hudi build/trino/plugin/
+	@rm -rf build/trino-unpack
+	@echo "   build/trino: $$(du -sh build/trino | cut -f1)"
 	@touch $@
 
 run: setup

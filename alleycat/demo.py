@@ -30,9 +30,9 @@ from alleycat.errors import AlleycatError, TimedOut
 from alleycat.settings import Settings
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
-from alleycat.sql_engine.local import LocalEngine
+from alleycat.sql_engine import local as sql_local
 from consumers.leaderboards import result_rows
-from infra.local import lake_contents, stack
+from infra.local import lake_contents, stack, trino
 from infra.local.environment import stack_lake
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
@@ -181,7 +181,7 @@ def show_lake(settings: Settings, races: list[RaceKey]) -> None:
 
 
 def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
-    console.rule("6. serving: the leaderboard API and Athena SQL (local engine)")
+    console.rule("6. serving: the leaderboard API and Athena SQL (local Trino)")
     race = races[0]
     url = f"{settings.api_url}/classes/{race.class_id}/races/{race.race_id}/leaderboard?limit=5"
     console.print(f"API: {settings.api_url}  (OpenAPI: {settings.api_url}/openapi.json)")
@@ -189,7 +189,7 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
     # bandit B310: the API URL from the settings
     with urllib.request.urlopen(url, timeout=10) as answer:  # nosec B310
         console.print_json(answer.read().decode())
-    engine = LocalEngine(stack_lake(settings))
+    engine = trino.query_settings(settings)
     for name, values in (
         ("race_podium", {"race_id": str(race.race_id), "class_id": str(race.class_id)}),
         ("class_top10", {"class_id": str(race.class_id)}),
@@ -199,7 +199,7 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
         console.print(
             f"\n$ alleycat sql {path.relative_to(REPO)} " + " ".join(f"--param {k}={v}" for k, v in values.items())
         )
-        console.print(sql_output.render(engine.run(sql_params.substitute(query, values)), "table"))
+        console.print(sql_output.render(sql_local.run(sql_params.substitute(query, values), engine), "table"))
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ SHARDS = "ALLEYCAT_SHARDS"
 KINESIS_PORT = "ALLEYCAT_KINESIS_PORT"
 DYNAMODB_PORT = "ALLEYCAT_DYNAMODB_PORT"
 API_PORT = "ALLEYCAT_API_PORT"
+TRINO_PORT = "ALLEYCAT_TRINO_PORT"
+TRINO_HEAP = "ALLEYCAT_TRINO_HEAP"
 API_URL = "ALLEYCAT_API_URL"
 LIVE_URL = "ALLEYCAT_LIVE_URL"
 LIVE_TOP = "ALLEYCAT_LIVE_TOP"
@@ -90,6 +93,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _heap(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or default).strip().upper()
+    if not re.fullmatch(r"[1-9][0-9]*[MG]", raw):
+        raise ConfigError(f"{name}={raw!r} is not a JVM heap size such as 1G or 768M")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process of Alleycat is configured with. Defaults run the local stack."""
@@ -103,6 +113,9 @@ class Settings:
     kinesis_port: int = 4567
     dynamodb_port: int = 8000
     api_port: int = 8080
+    # Trino, the local Athena engine (infra.local.trino): its port on 127.0.0.1 and its JVM heap
+    trino_port: int = 8090
+    trino_heap: str = "1G"
     # s3://bucket/prefix is the directory <local_s3_root>/bucket/prefix when set (the local stack)
     local_s3_root: Path | None = None
     # where the Publisher posts live updates; unset: IoT Core
@@ -137,6 +150,8 @@ class Settings:
             kinesis_port=_int(env, KINESIS_PORT, cls.kinesis_port, minimum=1),
             dynamodb_port=_int(env, DYNAMODB_PORT, cls.dynamodb_port, minimum=1),
             api_port=_int(env, API_PORT, cls.api_port, minimum=1),
+            trino_port=_int(env, TRINO_PORT, cls.trino_port, minimum=1),
+            trino_heap=_heap(env, TRINO_HEAP, cls.trino_heap),
             local_s3_root=Path(root) if root else None,
             live_url=_optional(env, LIVE_URL),
             live_top=_int(env, LIVE_TOP, cls.live_top, minimum=1),
@@ -168,6 +183,8 @@ class Settings:
             KINESIS_PORT: str(self.kinesis_port),
             DYNAMODB_PORT: str(self.dynamodb_port),
             API_PORT: str(self.api_port),
+            TRINO_PORT: str(self.trino_port),
+            TRINO_HEAP: self.trino_heap,
             API_URL: self.api_url,
             LIVE_URL: self.live_url or f"{self.api_url}/internal/live",
             LIVE_TOP: str(self.live_top),
@@ -194,6 +211,10 @@ class Settings:
     @property
     def dynamodb_url(self) -> str:
         return f"http://127.0.0.1:{self.dynamodb_port}"
+
+    @property
+    def trino_url(self) -> str:
+        return f"http://127.0.0.1:{self.trino_port}"
 
     @property
     def api_url(self) -> str:

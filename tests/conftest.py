@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from alleycat.adapters import aws
+from alleycat.lake.location import Lake
 from alleycat.settings import Settings
+from alleycat.sql_engine import local as sql_local
+from alleycat.sql_engine.output import Result
+from infra.local import glue_catalog, trino
 from infra.local import stack as local_stack
 from infra.local.environment import stack_env
 
@@ -64,3 +68,25 @@ def own_stream(stack: Settings, tmp_path: Path) -> Iterator[Settings]:
     finally:
         os.environ.update(saved)
         kinesis.delete_stream(StreamName=settings.stream)
+
+
+class Athena:
+    """The session stack's Trino as ``alleycat sql`` uses it, over any test's lake: ``query`` first
+    registers that lake's tables and partitions in the stack's catalog (the Glue job's Hive sync,
+    locally), then runs the statement unchanged."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.where = trino.query_settings(settings)
+
+    def register(self, lake: Lake) -> None:
+        glue_catalog.sync(lake, trino.metastore_dir(self.settings))
+
+    def query(self, lake: Lake, sql: str) -> Result:
+        self.register(lake)
+        return sql_local.run(sql, replace(self.where, lake_uri=lake.uri))
+
+
+@pytest.fixture(scope="session")
+def athena(stack: Settings) -> Athena:
+    return Athena(stack)

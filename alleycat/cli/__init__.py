@@ -11,30 +11,40 @@ import argparse
 import os
 import sys
 
+from types import ModuleType
+
 from alleycat import logs
-from alleycat.cli import api, consume, lake, leaderboard, simulate, sql, stack
 from alleycat.errors import AlleycatError
 from alleycat.settings import Settings
 
-# One module per command group, each with ``register(subparsers)``; imported, not loaded by name,
-# so the type checker and the import contracts see every command.
-COMMANDS = (stack, simulate, consume, leaderboard, api, lake, sql)
+
+def commands(argv: list[str]) -> tuple[ModuleType, ...]:
+    """The command modules, each with ``register(subparsers)``; imported, not loaded by name, so the
+    type checker and the import contracts see every command. ``alleycat sql`` imports only its own
+    (the others bring boto3, FastAPI, Spark's wiring: a second before the first query)."""
+    from alleycat.cli import sql
+
+    if argv[:1] == ["sql"]:
+        return (sql,)
+    from alleycat.cli import api, consume, lake, leaderboard, simulate, stack
+
+    return (stack, simulate, consume, leaderboard, api, lake, sql)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alleycat",
         description="Streaming analytics for virtual bike racing. Start with `alleycat up`.",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default), ERROR")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
+    for command in commands(sys.argv[1:] if argv is None else argv):
         command.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = Settings.from_env()
         logs.setup(args.log_level or settings.log_level)

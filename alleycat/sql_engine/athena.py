@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-import pyarrow as pa
-
 from alleycat.adapters import aws
 from alleycat.resources import GLUE_DATABASE
 from alleycat.sql_engine import SqlError
+from alleycat.sql_engine.output import Result
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +48,29 @@ def _timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.removesuffix(" UTC"))
 
 
-# Athena result type -> (pyarrow type, parser of its text)
-_TYPES: dict[str, tuple[pa.DataType, Callable[[str], Any]]] = {
-    "tinyint": (pa.int8(), _integer),
-    "smallint": (pa.int16(), _integer),
-    "integer": (pa.int32(), _integer),
-    "bigint": (pa.int64(), _integer),
-    "real": (pa.float32(), float),
-    "float": (pa.float32(), float),
-    "double": (pa.float64(), float),
-    "boolean": (pa.bool_(), _boolean),
-    "date": (pa.date32(), dt.date.fromisoformat),
-    "timestamp": (pa.timestamp("ms"), _timestamp),
-    "timestamp with time zone": (pa.timestamp("ms", tz="UTC"), _timestamp),
+# Athena result type -> the parser of its text
+_TYPES: dict[str, Callable[[str], Any]] = {
+    "tinyint": _integer,
+    "smallint": _integer,
+    "integer": _integer,
+    "bigint": _integer,
+    "real": float,
+    "float": float,
+    "double": float,
+    "boolean": _boolean,
+    "date": dt.date.fromisoformat,
+    "timestamp": _timestamp,
+    "timestamp with time zone": _timestamp,
+    "decimal": decimal.Decimal,
 }
 
 
-def _column(info: dict[str, Any], texts: list[str | None]) -> pa.Array:
-    kind = info["Type"].lower()
-    if kind == "decimal":
-        typ = pa.decimal128(info["Precision"], info["Scale"])
-        return pa.array([None if t is None else decimal.Decimal(t) for t in texts], typ)
-    typ, parse = _TYPES.get(kind, (pa.string(), str))  # varchar, char, array, map, row, json: as text
-    return pa.array([None if t is None else parse(t) for t in texts], typ)
+def _column(info: dict[str, Any], texts: list[str | None]) -> list[Any]:
+    parse = _TYPES.get(info["Type"].lower(), str)  # varchar, char, array, map, row, json: as text
+    return [None if t is None else parse(t) for t in texts]
 
 
-def run(sql: str, execution_parameters: list[str], settings: AthenaSettings, progress: TextIO = sys.stderr) -> pa.Table:
+def run(sql: str, execution_parameters: list[str], settings: AthenaSettings, progress: TextIO = sys.stderr) -> Result:
     """Run one statement on Athena and return its rows."""
     athena = aws.client("athena")
     request: dict[str, Any] = {
@@ -104,7 +100,7 @@ def run(sql: str, execution_parameters: list[str], settings: AthenaSettings, pro
     return _results(athena, query_id)
 
 
-def _results(athena: Any, query_id: str) -> pa.Table:
+def _results(athena: Any, query_id: str) -> Result:
     columns: list[dict[str, Any]] = []
     rows: list[list[str | None]] = []
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
@@ -114,5 +110,5 @@ def _results(athena: Any, query_id: str) -> pa.Table:
             columns = result["ResultSetMetadata"]["ColumnInfo"]
             page_rows = page_rows[1:]  # a SELECT's first row repeats the column names
         rows += page_rows
-    arrays = [_column(info, [row[i] for row in rows]) for i, info in enumerate(columns)]
-    return pa.Table.from_arrays(arrays, names=[info["Name"] for info in columns])
+    values = [_column(info, [row[i] for row in rows]) for i, info in enumerate(columns)]
+    return Result([info["Name"] for info in columns], list(zip(*values, strict=True)) if values else [])

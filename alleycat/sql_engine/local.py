@@ -1,132 +1,124 @@
-"""The local engine: DuckDB over the lake, answering Athena SQL as Athena would.
+"""The local engine: the Athena text, unchanged, on Trino 476 (the engine Athena v3 is built on).
 
-Each table a query reads is registered as a view ``alleycat.<table>`` (and under its bare name):
+The local stack's Trino (``infra.local.trino``) reads the lake through the local Glue Data
+Catalog; its catalog is named ``awsdatacatalog`` and the session's schema is the Glue database, as
+in an Athena query with ``QueryExecutionContext.Database``. The client is Trino's own (``trino``
+on PyPI). Two kinds of statement do not go to Trino as they are, as on Athena, whose Hive DDL
+engine answers them rather than Trino:
 
-* Hudi tables: the snapshot's file slices come from hudi-rs (the latest committed base file of
-  every file group); DuckDB reads those Parquet files. The tables are Copy-on-Write: a slice with
-  log files (merge-on-read) is an error rather than a read that would miss its updates.
-* the raw table: Firehose's Parquet under ``dt=/hour=/``, the partition columns kept as strings
-  (as Glue declares them).
-* ``processing_failed``: Firehose's error records (JSON lines) under the processing-failed prefix.
-
-Columns are cast to the catalog's types, so a file that lacks a column fails the query instead
-of answering differently. The session time zone is UTC, as on Athena.
+* Athena's Hive DDL statements (``SHOW TABLES``, ``SHOW COLUMNS``, ``SHOW PARTITIONS``,
+  ``SHOW CREATE TABLE``, ``DESCRIBE``): answered in Athena's layout (``athena_ddl``);
+* writes (``CREATE TABLE AS``, ``INSERT``, DDL that changes the catalog, ...): refused by name,
+  because the local lake is written by the pipeline alone. Trino's own access control is
+  read-only as well.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-import duckdb
-import hudi
-import pyarrow as pa
-from sqlglot import exp
+from alleycat.sql_engine import SqlError
+from alleycat.sql_engine.output import Result
 
-from alleycat.lake.location import Lake
-from alleycat.resources import GLUE_DATABASE
-from alleycat.sql_engine import SqlError, transpile
-from alleycat.sql_engine.tables import JsonTable, Table, lake_tables
+CATALOG = "awsdatacatalog"
+USER = "analyst"
 
-log = logging.getLogger(__name__)
+_COMMENTS = re.compile(r"(--[^\n]*(\n|$))|(/\*.*?\*/)", re.S)
+_READS = ("SELECT", "WITH", "VALUES", "TABLE", "EXPLAIN", "SHOW", "DESCRIBE", "DESC", "(")
+_WRITES = {
+    "INSERT": "INSERT INTO",
+    "CREATE": "CREATE (TABLE, TABLE AS SELECT, VIEW, DATABASE)",
+    "UNLOAD": "UNLOAD",
+    "DROP": "DROP",
+    "ALTER": "ALTER",
+    "DELETE": "DELETE",
+    "UPDATE": "UPDATE",
+    "MERGE": "MERGE INTO",
+    "MSCK": "MSCK REPAIR TABLE",
+    "VACUUM": "VACUUM",
+    "OPTIMIZE": "OPTIMIZE",
+    "TRUNCATE": "TRUNCATE",
+}
 
 
-def _duck_type(glue_type: str) -> str:
-    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
+@dataclass(frozen=True)
+class TrinoSettings:
+    """Where the local engine runs; the CLI builds it from ``Settings`` (``trino_port``)."""
+
+    host: str
+    port: int
+    schema: str  # the Glue database
+    lake_uri: str  # the lake's s3:// URI, as SHOW CREATE TABLE prints the locations
+    catalog: str = CATALOG
+    timeout_s: float = 300.0
 
 
-def _visible_files(root: Path, pattern: str) -> list[str]:
-    """Files under ``root`` matching ``pattern``, skipping hidden in-progress files (``.name.tmp``)."""
-    return sorted(str(p) for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
+def statement_text(sql: str) -> str:
+    """The statement without its trailing semicolon (Trino takes one statement, no terminator)."""
+    text = sql.strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    if not text:
+        raise SqlError("no statement: the text is empty")
+    return text
 
 
-@dataclass
-class LocalEngine:
-    """Runs one query at a time over ``lake`` (its local directory: the lake needs a local root)."""
+def first_words(sql: str, count: int = 3) -> list[str]:
+    """The statement's first words, upper-cased, comments skipped."""
+    return re.findall(r"\(|[A-Za-z_]+", _COMMENTS.sub(" ", sql))[:count]
 
-    lake: Lake
 
-    def __post_init__(self) -> None:
-        self.tables = {t.name: t for t in lake_tables(self.lake)}
-        self.schema: transpile.Schema = {
-            GLUE_DATABASE: {t.name: {c.name: c.type for c in t.columns} for t in self.tables.values()}
-        }
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"CREATE SCHEMA {GLUE_DATABASE}")
-        self._registered: set[str] = set()
+def refuse_writes(sql: str) -> None:
+    """SqlError naming the statement when it would write (Athena runs it on AWS; locally nothing does)."""
+    words = [w.upper() for w in first_words(sql)]
+    if not words:
+        raise SqlError("no statement: the text holds only comments")
+    if words[0] in _WRITES:
+        raise SqlError(
+            f"{_WRITES[words[0]]}: writes are not supported locally. Athena runs this statement on AWS; "
+            "the local lake and its catalog are written only by the pipeline (the Glue job and Firehose). "
+            "Query the tables with SELECT instead (docs/sql.md)."
+        )
+    if words[0] not in _READS:
+        raise SqlError(f"{words[0]}: not a statement the local engine runs (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
 
-    def translate(self, sql: str) -> str:
-        """The DuckDB text this engine runs for ``sql`` (Trino)."""
-        return transpile.to_duckdb(sql, self.schema, GLUE_DATABASE)
 
-    def run(self, sql: str) -> pa.Table:
-        """The result of one Trino statement (parameters already substituted)."""
-        tree = transpile.parse(sql)
-        unknown = sorted(transpile.referenced_tables(tree) - set(self.tables))
-        if unknown:
-            raise SqlError(f"unknown table(s) {', '.join(unknown)}; the lake has {', '.join(sorted(self.tables))}")
-        for name in sorted(transpile.referenced_tables(tree)):
-            self._register(self.tables[name])
-        duck_sql = self.translate(sql)
-        log.debug("duckdb query", extra={"sql": duck_sql})
-        try:
-            return self.con.sql(duck_sql).to_arrow_table()
-        except duckdb.Error as exc:
-            raise SqlError(f"query failed: {exc}") from None
+def execute(sql: str, where: TrinoSettings) -> Result:
+    """Run one statement on Trino as it is and return its rows (SqlError with Trino's message on failure)."""
+    # The client (and the HTTP stack under it) is imported here, not by every command of the CLI.
+    import trino.client
+    import trino.exceptions
 
-    def _register(self, table: Table) -> None:
-        if table.name in self._registered:
-            return
-        location = self.lake.resolve(table.location)
-        if location.startswith("s3://"):
-            raise SqlError(f"{table.name}: the local engine reads the lake from disk; set ALLEYCAT_S3_ROOT")
-        if isinstance(table, JsonTable):
-            relation = self._json_source(table, Path(location))
-        elif table.format == "hudi":
-            relation = self._hudi_source(table, Path(location))
-        else:
-            relation = self._raw_source(table, Path(location))
-        columns = ", ".join(f'CAST("{c.name}" AS {_duck_type(c.type)}) AS "{c.name}"' for c in table.columns)
-        # bandit B608: identifiers from alleycat.lake.schema, not input
-        view = f"SELECT {columns} FROM {relation}"  # nosec B608
-        # bandit B608: identifiers from alleycat.lake.schema
-        self.con.execute(f'CREATE VIEW {GLUE_DATABASE}."{table.name}" AS {view}')  # nosec B608
-        self.con.execute(f'CREATE VIEW main."{table.name}" AS SELECT * FROM {GLUE_DATABASE}."{table.name}"')  # nosec B608
-        self._registered.add(table.name)
+    session = trino.client.ClientSession(user=USER, catalog=where.catalog, schema=where.schema, timezone="UTC")
+    request = trino.client.TrinoRequest(
+        host=where.host, port=where.port, client_session=session, http_scheme="http", request_timeout=where.timeout_s
+    )
+    query = trino.client.TrinoQuery(request, sql)
+    try:
+        rows: list[Any] = list(query.execute())
+    except trino.exceptions.TrinoUserError as exc:
+        raise SqlError(f"{exc.error_name}: {exc.message}") from None
+    except trino.exceptions.TrinoQueryError as exc:
+        raise SqlError(f"query failed: {exc.error_name}: {exc.message}") from None
+    except (trino.exceptions.HttpError, OSError) as exc:
+        raise SqlError(
+            f"cannot reach Trino at {where.host}:{where.port} ({exc}); start the local stack with `alleycat up`"
+        ) from None
+    columns = [c["name"] for c in query.columns or []]
+    return Result(columns, [tuple(row) for row in rows])
 
-    def _empty(self, table: Table) -> str:
-        columns = ", ".join(f'CAST(NULL AS {_duck_type(c.type)}) AS "{c.name}"' for c in table.columns)
-        return f"(SELECT {columns} LIMIT 0)"
 
-    def _hudi_source(self, table: Table, path: Path) -> str:
-        if not (path / ".hoodie").is_dir():
-            raise SqlError(f"{table.name}: no Hudi table at {table.location} (has the Glue job written it?)")
-        slices = hudi.HudiTableBuilder.from_base_uri(str(path)).build().get_file_slices()
-        with_logs = [s.file_id for s in slices if s.has_log_files()]
-        if with_logs:
-            raise SqlError(
-                f"{table.name}: file groups {', '.join(with_logs[:3])} have log files (a merge-on-read "
-                "snapshot); the local engine reads Copy-on-Write base files only"
-            )
-        log.info("hudi snapshot", extra={"table": table.name, "baseFiles": len(slices)})
-        if not slices:
-            return self._empty(table)
-        return f"read_parquet({[str(path / s.base_file_relative_path()) for s in slices]!r})"
+def run(sql: str, where: TrinoSettings) -> Result:
+    """One Athena statement (parameters substituted): refused if it writes, Athena's Hive DDL answered
+    in Athena's layout, anything else on Trino unchanged."""
+    text = statement_text(sql)
+    refuse_writes(text)
+    if first_words(text, 1)[0].upper() in ("SHOW", "DESCRIBE", "DESC"):
+        from alleycat.sql_engine import athena_ddl  # the table definitions (pyarrow): only for DDL
 
-    def _raw_source(self, table: Table, path: Path) -> str:
-        files = _visible_files(path, "dt=*/hour=*/*.parquet")
-        if not files:
-            return self._empty(table)
-        hive_types = {key: "VARCHAR" for key in table.partition_keys}
-        return f"read_parquet({files!r}, hive_partitioning = true, hive_types = {hive_types!r})"
-
-    def _json_source(self, table: JsonTable, path: Path) -> str:
-        files = _visible_files(path, "**/*")
-        if not files:
-            return self._empty(table)
-        fields = {c.source: _duck_type(c.type) for c in table.columns}
-        renames = ", ".join(f'"{c.source}" AS "{c.name}"' for c in table.columns)
-        # bandit B608: schema identifiers; files quoted by repr
-        return f"(SELECT {renames} FROM read_json({files!r}, format = 'newline_delimited', columns = {fields!r}))"  # nosec B608
+        answer = athena_ddl.answer(text, where)
+        if answer is not None:
+            return answer
+    return execute(text, where)

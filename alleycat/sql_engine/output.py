@@ -1,4 +1,5 @@
-"""Printing a result: an aligned text table, CSV (header row) or JSON (one array of objects)."""
+"""A query's result and its printing: an aligned text table, CSV (header row) or JSON (one array of
+objects). Rows are plain Python values (no pyarrow: ``alleycat sql`` starts fast)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,25 @@ import datetime as dt
 import decimal
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 FORMATS = ("table", "csv", "json")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Column names and rows (one tuple of Python values per row, in column order)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.rows)
 
 
 def _text(value: Any) -> str:
@@ -34,22 +49,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _rows(table: pa.Table) -> list[list[Any]]:
-    columns = [_pylist(col) for col in table.columns]
-    return [list(row) for row in zip(*columns, strict=True)] if columns else []
-
-
-def _pylist(column: pa.ChunkedArray) -> list[Any]:
-    """Python values; maps become dicts (pyarrow gives them as lists of pairs)."""
-    values = column.to_pylist()
-    if pa.types.is_map(column.type):
-        return [None if v is None else dict(v) for v in values]
-    return values
-
-
-def render(table: pa.Table, fmt: str) -> str:
-    names = table.column_names
-    rows = _rows(table)
+def render(result: Result, fmt: str) -> str:
+    names = result.columns
+    rows = result.rows
     if fmt == "json":
         return json.dumps([{n: _json_value(v) for n, v in zip(names, row, strict=True)} for row in rows], indent=1)
     if fmt == "csv":

@@ -19,9 +19,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlglot
-from sqlglot.tokens import TokenType
-
 from alleycat.sql_engine import SqlError
 
 _PARAM_LINE = re.compile(r"^--\s*param:\s*(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>[a-z]+)\s*(?P<doc>.*)$")
@@ -102,6 +99,11 @@ def literal(param: Param, value: str) -> str:
 
 def _placeholders(sql: str) -> list[tuple[int, int, str]]:
     """(start, end exclusive, name) of every ``:name`` in the SQL text, outside strings and comments."""
+    if ":" not in sql:
+        return []  # nothing to find; and the tokenizer (sqlglot) is not imported
+    import sqlglot
+    from sqlglot.tokens import TokenType
+
     tokens = sqlglot.Dialect.get_or_raise("trino").tokenize(sql)
     found = []
     for colon, name in itertools.pairwise(tokens):

@@ -7,7 +7,9 @@
   (availableNow): the demo and the tests. ``backfill`` reprocesses the whole raw zone instead.
 * ``deliver_once``: only the Firehose part of ``process_once``.
 
-Everything runs on the stack's lake (``infra.local.environment.stack_lake``).
+Everything runs on the stack's lake (``infra.local.environment.stack_lake``). After each batch the
+local Glue Data Catalog registers the new partitions (``infra.local.glue_catalog``), as the Glue
+job's Hive sync does on AWS, so Trino sees them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from alleycat.errors import StackError
 from alleycat.settings import Settings
 from glue_jobs.config import JobConfig, Mode
+from infra.local import glue_catalog, trino
 from infra.local.environment import stack_lake
 from infra.local.firehose.delivery import DeliveryStream
 
@@ -27,6 +30,11 @@ log = logging.getLogger("alleycat.lake")
 
 def ready_file(settings: Settings) -> Path:
     return settings.home / "run" / "lake.ready"
+
+
+def sync_catalog(settings: Settings) -> int:
+    """Register the lake's tables and partitions in the local Glue Data Catalog (Trino's metastore)."""
+    return glue_catalog.sync(stack_lake(settings), trino.metastore_dir(settings))
 
 
 def job_config(settings: Settings, mode: Mode, trigger_seconds: int | None = None) -> JobConfig:
@@ -56,6 +64,7 @@ def process_once(settings: Settings) -> int:
 
     delivered = deliver_once(settings)
     telemetry_job.run(session.local_spark_session(), job_config(settings, "once"))
+    sync_catalog(settings)
     return delivered
 
 
@@ -64,6 +73,7 @@ def backfill(settings: Settings) -> None:
     from glue_jobs import session, telemetry_job  # Spark: see process_once
 
     telemetry_job.run(session.local_spark_session(), job_config(settings, "backfill"))
+    sync_catalog(settings)
 
 
 def run_streaming(
@@ -84,6 +94,7 @@ def run_streaming(
     log.info("lake streaming", extra={"lake": settings.lake_uri, "triggerSeconds": trigger_seconds})
     try:
         while query.isActive and not stop.is_set():
+            sync_catalog(settings)  # new raw and Hudi partitions (a listing per table: cheap)
             stop.wait(1.0)
     except KeyboardInterrupt:
         stop.set()

@@ -3,6 +3,8 @@
 * Kinesis Data Streams -> kinesalite (npm), persisted with LevelDB under ``<home>/kinesis``.
 * DynamoDB (+ Streams) -> DynamoDB Local (AWS's own, Maven Central), persisted under ``<home>/dynamodb``.
 * S3 -> the directory ``<home>/s3``: ``s3://bucket/prefix`` is ``<home>/s3/bucket/prefix``.
+* Athena -> Trino 476 (``infra.local.trino``) over the local Glue Data Catalog
+  (``infra.local.glue_catalog``, a file metastore under ``<home>/trino``).
 
 ``up`` starts what is not running, waits until healthy and creates the resources idempotently;
 ``up_all`` then starts the pipeline's workers (``infra.local.workers``); ``down`` stops only what
@@ -29,8 +31,8 @@ from alleycat.adapters import kinesis as kinesis_shards
 from alleycat.errors import StackError
 from alleycat.resources import TTL_ATTRIBUTE, table_definition
 from alleycat.settings import Settings
-from infra.local import lake_contents
-from infra.local.environment import DUMMY_CREDENTIALS, stack_env
+from infra.local import glue_catalog, lake_contents, trino
+from infra.local.environment import DUMMY_CREDENTIALS, stack_env, stack_lake
 from infra.local.esm import metrics as esm_metrics
 from infra.local.firehose.delivery import status_path as firehose_status_path
 from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
@@ -62,6 +64,7 @@ def private_settings(home: Path, **overrides: str) -> Settings:
             variables.KINESIS_PORT: str(free_port()),
             variables.DYNAMODB_PORT: str(free_port()),
             variables.API_PORT: str(free_port()),
+            variables.TRINO_PORT: str(free_port()),
             **overrides,
         }
     )
@@ -144,6 +147,7 @@ def servers(settings: Settings) -> list[ProcessSpec]:
             port=settings.dynamodb_port,
             healthy=lambda: _answers(lambda: dynamodb.list_tables(Limit=1)),
         ),
+        trino.trino_spec(settings),
     ]
 
 
@@ -159,6 +163,8 @@ def _check_installed() -> None:
         raise StackError("kinesalite is not installed: run `make setup` (npm ci in infra/local)")
     if not (JAR_DIR / "dynamodb" / "DynamoDBLocal.jar").is_file():
         raise StackError("DynamoDB Local is not installed: run `make setup` (Maven copies it to build/jars)")
+    if not trino.installed():
+        raise StackError("Trino is not installed: run `make setup` (Maven unpacks it into build/trino)")
 
 
 def up_all(settings: Settings, lake: bool = True) -> None:
@@ -176,6 +182,7 @@ def up(settings: Settings) -> None:
     _check_installed()
     for sub in ("kinesis", "dynamodb"):
         (settings.home / sub).mkdir(parents=True, exist_ok=True)
+    trino.write_config(settings)
     table = ProcessTable(settings.home)
     for spec in servers(settings):
         pid = table.start(spec)
@@ -211,6 +218,7 @@ def create_resources(settings: Settings) -> None:
     bucket = settings.lake_uri.removeprefix("s3://").split("/", 1)[0]
     (settings.s3_root / bucket).mkdir(parents=True, exist_ok=True)
     settings.dead_letter_dir.mkdir(parents=True, exist_ok=True)
+    glue_catalog.sync(stack_lake(settings), trino.metastore_dir(settings))
 
 
 def wait_stream_active(kinesis: KinesisClient, stream: str, timeout_s: float = 30) -> None:

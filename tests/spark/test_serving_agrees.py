@@ -20,7 +20,6 @@ from pyspark.sql import SparkSession
 from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import InvalidEvent, parse_event
 from alleycat.settings import Settings
-from alleycat.sql_engine.local import LocalEngine
 from consumers.leaderboards import result_rows
 from glue_jobs import telemetry_job
 from glue_jobs.config import JobConfig
@@ -28,6 +27,7 @@ from infra.local.environment import stack_lake
 from infra.local.lake import deliver_once
 from infra.local.processes import ProcessTable, free_port
 from infra.local.workers import api_spec
+from tests.conftest import Athena
 
 pytestmark = [pytest.mark.spark, pytest.mark.stack]
 
@@ -64,7 +64,9 @@ def _api_leaderboard(client: httpx.Client, race_id: int, class_id: int) -> list[
             return rows
 
 
-def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: SparkSession, tmp_path: Path) -> None:
+def test_api_leaderboard_equals_sql_race_results(
+    own_stream: Settings, spark: SparkSession, athena: Athena, tmp_path: Path
+) -> None:
     races = _simulate(tmp_path / "records.jsonl")
     assert len(races) == 2
 
@@ -88,7 +90,6 @@ def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: Sp
     deliver_once(own_stream)
     own_lake = stack_lake(own_stream)
     telemetry_job.run(spark, JobConfig(lake_uri=own_lake.uri, local_root=own_lake.local_root, mode="once"))
-    engine = LocalEngine(own_lake)
 
     processes = ProcessTable(own_stream.home)
     processes.start(api_spec(own_stream))
@@ -100,7 +101,8 @@ def test_api_leaderboard_equals_sql_race_results(own_stream: Settings, spark: Sp
                      e["seconds"], e["finished"])
                     for e in _api_leaderboard(client, race_id, class_id)
                 ]  # fmt: skip
-                sql = engine.run(
+                sql = athena.query(
+                    own_lake,
                     "SELECT row_number() OVER (ORDER BY total_milli DESC, racer_id) AS rank, racer_id, name, "
                     "total_output, avg_output, max_output, seconds, finished FROM alleycat.race_results "
                     f"WHERE race_id = {race_id} AND class_id = {class_id} ORDER BY rank"

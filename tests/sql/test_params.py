@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from alleycat.sql_engine import SqlError
 from alleycat.sql_engine.params import Query, parse_assignments, positional, substitute
-from alleycat.sql_engine.transpile import to_duckdb
+from alleycat.sql_engine import local
+from tests.conftest import Athena
 
 HEADER = """-- A test query.
 -- param: race_id bigint  the race
@@ -19,8 +19,9 @@ SQL = HEADER + "SELECT :race_id AS race_id, :name AS name, :day AS day, :ratio A
 GOOD = {"race_id": "5715358", "name": "Ada", "day": "2024-05-01", "ratio": "0.5"}
 
 
-def run(sql: str) -> list[tuple]:
-    return duckdb.connect().sql(to_duckdb(sql, {}, "alleycat")).fetchall()
+def run(athena: Athena, sql: str) -> list[tuple]:
+    """The statement on Trino (the local engine): the literals' types are Trino's."""
+    return local.run(sql, athena.where).rows
 
 
 def test_header_declares_description_and_typed_parameters() -> None:
@@ -34,19 +35,19 @@ def test_header_declares_description_and_typed_parameters() -> None:
     ]
 
 
-def test_values_become_typed_literals_outside_strings_and_comments() -> None:
+def test_values_become_typed_literals_outside_strings_and_comments(athena: Athena) -> None:
     sql = substitute(Query.from_text(SQL), GOOD)
     assert "SELECT 5715358 AS race_id, 'Ada' AS name, DATE '2024-05-01' AS day, 0.5E0 AS ratio" in sql
     assert "':race_id' AS text -- :name" in sql
     import datetime as dt
 
-    assert run(sql) == [(5715358, "Ada", dt.date(2024, 5, 1), 0.5, ":race_id")]
+    assert run(athena, sql) == [(5715358, "Ada", dt.date(2024, 5, 1), 0.5, ":race_id")]
 
 
-def test_a_quote_in_a_string_value_stays_inside_the_literal() -> None:
+def test_a_quote_in_a_string_value_stays_inside_the_literal(athena: Athena) -> None:
     attack = "x' UNION SELECT secret FROM t --"
     sql = substitute(Query.from_text(SQL), {**GOOD, "name": attack})
-    assert run(sql)[0][1] == attack
+    assert run(athena, sql)[0][1] == attack
 
 
 @pytest.mark.parametrize(

@@ -16,18 +16,18 @@ import pytest
 
 from alleycat.domain.scoring import RacerScore, score_races, winners
 from alleycat.lake.location import Lake
-from alleycat.sql_engine.local import LocalEngine
 from alleycat.sql_engine.params import Query, substitute
+from tests.conftest import Athena
 from tests.sql.conftest import Sim, race_day
 
 QUERIES = Path(__file__).resolve().parents[2] / "sql" / "queries"
 pytestmark = pytest.mark.spark  # the Hudi tables come from the Spark-built fixture
 
 
-def run(lake: Lake, name: str, **values: Any) -> list[dict[str, Any]]:
+def run(athena: Athena, lake: Lake, name: str, **values: Any) -> list[dict[str, Any]]:
     query = Query.from_file(QUERIES / f"{name}.sql")
     sql = substitute(query, {k: str(v) for k, v in values.items()})
-    return LocalEngine(lake).run(sql).to_pylist()
+    return athena.query(lake, sql).to_pylist()
 
 
 def utc(ms: int) -> dt.datetime:
@@ -41,18 +41,18 @@ def test_every_query_declares_what_it_answers() -> None:
         assert Query.from_file(path).description, f"{path.name} has no header comment"
 
 
-def test_race_podium(hudi_lake: Lake, sim: Sim) -> None:
+def test_race_podium(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     races = score_races(sim.events)
     assert len(races) == 6 and len({key.race_id for key in races}) == 3  # two classes in each of three slots
     for key, race in races.items():
         expected = [(s.racer_id, s.name, s.total_output, s.avg_output) for s in race.standings()[:3]]
-        rows = run(hudi_lake, "race_podium", race_id=key.race_id, class_id=key.class_id)
+        rows = run(athena, hudi_lake, "race_podium", race_id=key.race_id, class_id=key.class_id)
         assert [r["place"] for r in rows] == [1, 2, 3]
         assert [r["class_id"] for r in rows] == [key.class_id] * 3
         assert [(r["racer_id"], r["name"], r["total_output"], r["avg_output"]) for r in rows] == expected
 
 
-def test_class_top10(hudi_lake: Lake, sim: Sim) -> None:
+def test_class_top10(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     for class_id in (1, 2):
         best: dict[int, tuple[RacerScore, int]] = {}
@@ -64,11 +64,11 @@ def test_class_top10(hudi_lake: Lake, sim: Sim) -> None:
                     best[s.racer_id] = (s, race.race_id)
         ordered = sorted(best.values(), key=lambda b: (-b[0].total_milli, b[0].racer_id))[:10]
         expected = [(i + 1, s.racer_id, race_id, s.total_output) for i, (s, race_id) in enumerate(ordered)]
-        rows = run(hudi_lake, "class_top10", class_id=class_id)
+        rows = run(athena, hudi_lake, "class_top10", class_id=class_id)
         assert [(r["place"], r["racer_id"], r["race_id"], r["total_output"]) for r in rows] == expected
 
 
-def test_racer_progression(hudi_lake: Lake, sim: Sim) -> None:
+def test_racer_progression(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     races = sorted(score_races(sim.events).values(), key=lambda r: r.key)
     racer_id = races[0].standings()[-1].racer_id
     expected: list[tuple[Any, ...]] = []
@@ -93,7 +93,7 @@ def test_racer_progression(hudi_lake: Lake, sim: Sim) -> None:
             )
         )
         previous = score.total_milli
-    rows = run(hudi_lake, "racer_progression", racer_id=racer_id)
+    rows = run(athena, hudi_lake, "racer_progression", racer_id=racer_id)
     got = [
         (
             r["race_id"],
@@ -115,13 +115,13 @@ def nearest_rank(values: list[float], q: float) -> float:
     return ordered[max(math.ceil(len(ordered) * q), 1) - 1]
 
 
-def test_class_distributions(hudi_lake: Lake, sim: Sim) -> None:
+def test_class_distributions(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     day = race_day(sim.events[-1].race_id)
     points: dict[int, list] = defaultdict(list)
     for ev in winners(sim.events).values():
         if race_day(ev.race_id) == day:
             points[ev.class_id].append(ev)
-    rows = run(hudi_lake, "class_distributions", day=day)
+    rows = run(athena, hudi_lake, "class_distributions", day=day)
     assert [r["class_id"] for r in rows] == sorted(points)
     for row in rows:
         evs = points[row["class_id"]]
@@ -131,7 +131,7 @@ def test_class_distributions(hudi_lake: Lake, sim: Sim) -> None:
             assert row[f"resistance_p{q}"] == nearest_rank([e.resistance for e in evs], q / 100)
 
 
-def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim) -> None:
+def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     points = winners(sim.events).values()
     bests: dict[tuple[int, int, int], int] = {}
     for ev in points:
@@ -146,12 +146,12 @@ def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim) -> None:
         expected.append(
             (ev.second, ev.output_milli / 1000, best / 1000, (ev.output_milli - best) / 1000, ev.output_milli == best)
         )
-    rows = run(hudi_lake, "power_curve_vs_best", race_id=race_id, racer_id=racer_id)
+    rows = run(athena, hudi_lake, "power_curve_vs_best", race_id=race_id, racer_id=racer_id)
     assert [(r["second"], r["output"], r["best_output"], r["gap"], r["at_best"]) for r in rows] == expected
     assert any(not r["at_best"] for r in rows) and any(r["at_best"] for r in rows)
 
 
-def test_race_summary(hudi_lake: Lake, sim: Sim) -> None:
+def test_race_summary(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     day = race_day(sim.events[0].race_id)
     expected = []
     for key, race in sorted(score_races(sim.events).items()):
@@ -170,7 +170,7 @@ def test_race_summary(hudi_lake: Lake, sim: Sim) -> None:
                 round(sum(totals) / len(totals) / 1000, 3),
             )
         )
-    rows = run(hudi_lake, "race_summary", day=day)
+    rows = run(athena, hudi_lake, "race_summary", day=day)
     got = [
         (
             r["race_id"],
@@ -187,7 +187,7 @@ def test_race_summary(hudi_lake: Lake, sim: Sim) -> None:
     assert len({r[0] for r in got}) < len(got)  # a slot of that day has races of several classes
 
 
-def test_data_quality_hourly(hudi_lake: Lake, sim: Sim) -> None:
+def test_data_quality_hourly(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     day = utc(max(d.arrival_ms for d in sim.deliveries)).date()
     first: dict[tuple[int, int, int], tuple[int, str]] = {}
     for d in sim.deliveries:
@@ -224,15 +224,15 @@ def test_data_quality_hourly(hudi_lake: Lake, sim: Sim) -> None:
                 "malformed_rate": round(malformed / (delivered + malformed), 6),
             }
         )
-    rows = run(hudi_lake, "data_quality_hourly", day=day.isoformat(), late_ms=sim.late_ms)
+    rows = run(athena, hudi_lake, "data_quality_hourly", day=day.isoformat(), late_ms=sim.late_ms)
     assert rows == expected
     assert sum(r["duplicates"] for r in rows) > 0 and sum(r["late"] for r in rows) > 0
     assert sum(r["malformed"] for r in rows) > 0
 
 
-def test_freshness(hudi_lake: Lake, sim: Sim) -> None:
+def test_freshness(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     before = time.time()
-    rows = {r["stage"]: r for r in run(hudi_lake, "freshness")}
+    rows = {r["stage"]: r for r in run(athena, hudi_lake, "freshness")}
     after = time.time()
     assert rows["raw_telemetry"]["newest_ms"] == max(d.arrival_ms for d in sim.deliveries)
     assert rows["raw_telemetry"]["last_commit"] is None
