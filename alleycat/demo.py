@@ -28,12 +28,11 @@ from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
 from alleycat.errors import AlleycatError, TimedOut
 from alleycat.settings import Settings
+from alleycat.sql_engine import local as sql_local
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
-from alleycat.sql_engine import local as sql_local
 from consumers.leaderboards import result_rows
 from infra.local import lake_contents, stack, trino
-from infra.local.environment import stack_lake
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
 from producers.run import RunSummary, run_simulation, summary_text

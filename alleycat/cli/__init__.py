@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-
 from types import ModuleType
 
 from alleycat import logs

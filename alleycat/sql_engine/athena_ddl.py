@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 _NAME = r"[`\"]?(?P<{0}>[A-Za-z_][A-Za-z0-9_]*)[`\"]?"
 _TABLE = rf"(?:{_NAME.format('db')}\s*\.\s*)?{_NAME.format('table')}"
-_SHOW_TABLES = re.compile(rf"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+{_NAME.format('db')})?(?:\s+(?:LIKE\s+)?'(?P<pattern>[^']*)')?\s*$", re.I)
-_SHOW_COLUMNS = re.compile(rf"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_TABLE}(?:\s+(?:IN|FROM)\s+{_NAME.format('db2')})?\s*$", re.I)
+_SHOW_TABLES = re.compile(
+    rf"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+{_NAME.format('db')})?(?:\s+(?:LIKE\s+)?'(?P<pattern>[^']*)')?\s*$", re.I
+)
+_SHOW_COLUMNS = re.compile(
+    rf"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_TABLE}(?:\s+(?:IN|FROM)\s+{_NAME.format('db2')})?\s*$", re.I
+)
 _SHOW_PARTITIONS = re.compile(rf"SHOW\s+PARTITIONS\s+{_TABLE}\s*$", re.I)
 _SHOW_CREATE = re.compile(rf"SHOW\s+CREATE\s+TABLE\s+{_TABLE}\s*$", re.I)
 _DESCRIBE = re.compile(rf"DESC(?:RIBE)?\s+(?!TABLE\b)(?:(?:EXTENDED|FORMATTED)\s+)?{_TABLE}\s*$", re.I)
@@ -59,6 +63,14 @@ def _hive_glob(pattern: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{a})" for a in alternatives), re.I)
 
 
+def _projected(db: str, table: str, where: TrinoSettings) -> bool:
+    """The table's partitions are projected on Athena (its definition's TBLPROPERTIES say so)."""
+    for candidate in lake_tables(Lake(where.lake_uri)):
+        if candidate.database == db and candidate.name == table:
+            return ddl.hive_table(candidate).table_properties.get("projection.enabled") == "true"
+    return False
+
+
 def answer(sql: str, where: TrinoSettings) -> Result | None:
     """The answer to ``sql`` if it is one of Athena's Hive DDL statements, else None."""
     from alleycat.sql_engine.local import execute
@@ -83,11 +95,15 @@ def answer(sql: str, where: TrinoSettings) -> Result | None:
         return Result(["col_name", "data_type", "comment"], rows)
     if match := _SHOW_PARTITIONS.match(text):
         db, table = (match["db"] or where.schema).lower(), match["table"].lower()
+        if _projected(db, table, where):
+            return Result(["partition"], [])  # Athena lists registered partitions only, never projected ones
         keys = [name for name, _, partition, _ in _columns(db, table, where) if partition]
         if not keys:
             raise SqlError(f"Table {table} is not a partitioned table")
         found = execute(f'SELECT * FROM "{db}"."{table}$partitions"', where).rows
-        return Result(["partition"], sorted(("/".join(f"{k}={v}" for k, v in zip(keys, row, strict=True)),) for row in found))
+        return Result(
+            ["partition"], sorted(("/".join(f"{k}={v}" for k, v in zip(keys, row, strict=True)),) for row in found)
+        )
     if match := _SHOW_CREATE.match(text):
         db, table = (match["db"] or where.schema).lower(), match["table"].lower()
         for candidate in lake_tables(Lake(where.lake_uri)):

@@ -16,11 +16,11 @@ when the files and this rendering drift. For another lake::
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from alleycat.lake.location import Lake
 from alleycat.lake.catalog import Column
+from alleycat.lake.location import Lake
 from alleycat.sql_engine.tables import JsonColumn, JsonTable, Table, lake_tables
 
 DEFAULT_LAKE = "s3://alleycat-lake"
@@ -65,19 +65,20 @@ def hive_table(table: Table) -> HiveTable:
     by_name = {c.name: c for c in table.columns}
     partitions = tuple(by_name[key] for key in table.partition_keys)
     data = tuple(c for c in table.columns if c.name not in table.partition_keys)
-    common = {
-        "database": table.database,
-        "name": table.name,
-        "description": table.description,
-        "data_columns": data,
-        "partition_columns": partitions,
-        "location": table.location,
-    }
+    common = HiveTable(
+        database=table.database,
+        name=table.name,
+        description=table.description,
+        data_columns=data,
+        partition_columns=partitions,
+        storage=PARQUET,
+        location=table.location,
+    )
     if isinstance(table, JsonTable):
         mapping = {f"mapping.{c.name}": c.source for c in table.columns}
-        return HiveTable(**common, storage=OPENX_JSON, serde_properties={"ignore.malformed.json": "true", **mapping})
+        return replace(common, storage=OPENX_JSON, serde_properties={"ignore.malformed.json": "true", **mapping})
     if table.format == "hudi":
-        return HiveTable(**common, storage=HUDI)
+        return replace(common, storage=HUDI)
     template = table.location + "/" + "/".join(f"{k}=${{{k}}}" for k in table.partition_keys) + "/"
     projection = {
         "projection.enabled": "true",
@@ -91,7 +92,7 @@ def hive_table(table: Table) -> HiveTable:
         "projection.hour.digits": "2",
         "storage.location.template": template,
     }
-    return HiveTable(**common, storage=PARQUET, table_properties=projection)
+    return replace(common, table_properties=projection)
 
 
 def _quote(text: str) -> str:

@@ -117,7 +117,8 @@ def _drop_partitions(table_dir: Path) -> None:
 
 def sync(lake: Lake, metastore: Path) -> int:
     """Register every table of ``lake`` and the partitions on disk. Returns the documents written."""
-    written = _write_if_changed(
+    written = 0
+    written += _write_if_changed(
         metastore / f".{lake_tables(lake)[0].database}{SCHEMA_FILE}",
         {"writerVersion": TRINO_VERSION, "ownerName": OWNER, "ownerType": "USER", "parameters": {}},
     )

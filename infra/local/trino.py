@@ -130,9 +130,7 @@ def write_config(settings: Settings) -> Path:
             }
         )
     )
-    (etc / "catalog" / f"{HUDI_CATALOG}.properties").write_text(
-        _properties({"connector.name": "hudi", **filesystem})
-    )
+    (etc / "catalog" / f"{HUDI_CATALOG}.properties").write_text(_properties({"connector.name": "hudi", **filesystem}))
     return config
 
 

@@ -105,7 +105,7 @@ def test_api_leaderboard_equals_sql_race_results(
                     own_lake,
                     "SELECT row_number() OVER (ORDER BY total_milli DESC, racer_id) AS rank, racer_id, name, "
                     "total_output, avg_output, max_output, seconds, finished FROM alleycat.race_results "
-                    f"WHERE race_id = {race_id} AND class_id = {class_id} ORDER BY rank"
+                    f"WHERE race_id = {race_id} AND class_id = {class_id} ORDER BY rank",
                 ).to_pylist()
                 lake = [tuple(row.values()) for row in sql]
                 assert len(api) == RACERS

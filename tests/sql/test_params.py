@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alleycat.sql_engine import SqlError
+from alleycat.sql_engine import SqlError, local
 from alleycat.sql_engine.params import Query, parse_assignments, positional, substitute
-from alleycat.sql_engine import local
 from tests.conftest import Athena
 
 HEADER = """-- A test query.

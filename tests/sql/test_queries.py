@@ -110,9 +110,13 @@ def test_racer_progression(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     assert all(racers == 5 for *_, racers, _, _ in got)  # five per class, two classes per slot
 
 
-def nearest_rank(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(math.ceil(len(ordered) * q), 1) - 1]
+RANK_ERROR = 0.05  # Trino's approx_percentile is a t-digest (as on Athena): on ~300 points, a few % off in rank
+
+
+def rank_of(values: list[float], answer: float) -> tuple[float, float]:
+    """The fractions of ``values`` below and at-or-below ``answer``: ``answer`` is the ``q``
+    quantile when q lies between them."""
+    return sum(v < answer for v in values) / len(values), sum(v <= answer for v in values) / len(values)
 
 
 def test_class_distributions(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
@@ -127,8 +131,9 @@ def test_class_distributions(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
         evs = points[row["class_id"]]
         assert row["points"] == len(evs)
         for q in (25, 50, 75, 90):
-            assert row[f"cadence_p{q}"] == nearest_rank([e.cadence for e in evs], q / 100)
-            assert row[f"resistance_p{q}"] == nearest_rank([e.resistance for e in evs], q / 100)
+            for column in ("cadence", "resistance"):
+                below, at_or_below = rank_of([getattr(e, column) for e in evs], row[f"{column}_p{q}"])
+                assert below - RANK_ERROR <= q / 100 <= at_or_below + RANK_ERROR, (column, q, below, at_or_below)
 
 
 def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
