@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 
@@ -19,8 +20,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_up_is_idempotent_and_status_reports_health_and_shards(stack: Settings) -> None:
     assert _cli("up", "--servers-only").returncode == 0
     status = local_stack.status(stack)
-    servers, workers = status["components"][:2], status["components"][2:]
-    assert [c["name"] for c in servers] == ["kinesis", "dynamodb"]
+    servers, workers = status["components"][:3], status["components"][3:]
+    assert [c["name"] for c in servers] == ["kinesis", "dynamodb", "trino"]
     assert all(c["healthy"] and c["pid"] for c in servers)
     assert {c["name"] for c in workers} == {"api", "consumer", "lake"}
     assert not any(c["pid"] for c in workers)  # the test session starts the servers only
@@ -28,6 +29,17 @@ def test_up_is_idempotent_and_status_reports_health_and_shards(stack: Settings) 
     result = _cli("status")
     assert result.returncode == 0, result.stderr
     assert "healthy" in result.stdout and "shardId-000000000003" in result.stdout
+    assert "trino" in result.stdout
+
+
+def test_trino_listens_on_loopback_only(stack: Settings) -> None:
+    """Its HTTP server binds 127.0.0.1 (node.bind-ip): no other address of this machine reaches it."""
+    listening = Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]
+    port = f"{stack.trino_port:04X}"
+    local = [line.split()[1] for line in listening if line.split()[3] == "0A" and line.split()[1].endswith(f":{port}")]
+    assert local, "nothing listens on the Trino port"
+    loopback = ("0100007F:", "0000000000000000FFFF00000100007F:", "00000000000000000000000001000000:")
+    assert all(address.startswith(loopback) for address in local), local
 
 
 def test_env_prints_standard_endpoint_settings_that_boto3_follows(stack: Settings) -> None:
