@@ -3,9 +3,11 @@
 A LIVE item is one race ``(raceId, classId)``. For each change of a LIVE item, the racers who have
 finished and whose score is new or changed get their RESULT item (``RACE#r#c``; BatchWriteItem, 25
 per call, unprocessed items retried with backoff), then their class BEST (conditional: only if
-absent or higher). When every racer of the race has finished, its CLASS race item
-(``CLASS#c / RACE#r``) is marked completed with the number of racers. Late points after a racer's
-final change LIVE again, so results are rewritten and converge. Every write is idempotent, so a
+absent or higher). When every racer of the race has finished, every RESULT item of the race is
+written with its ``rank`` (the domain's ``rank()``: ranks no longer move, and a racer's history
+then reads them with one Query a page), and its CLASS race item (``CLASS#c / RACE#r``) is marked
+completed with the number of racers. Late points after a racer's final change LIVE again, so
+results (and ranks) are rewritten and converge. Every write is idempotent, so a
 replayed record is harmless.
 
 A record that fails is reported as a batch item failure (its SequenceNumber) and ends the batch
@@ -21,6 +23,7 @@ from typing import Any
 
 from alleycat.adapters.race_items import result_item
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
+from alleycat.domain.scoring import rank
 from alleycat.settings import Settings
 from consumers.live_changes import LiveChange, process_live_changes
 from consumers.observability import Handled, Observability
@@ -41,7 +44,7 @@ def dependencies() -> Dependencies:
 
 @dataclass(frozen=True)
 class Outcome:
-    results: int
+    results: int  # RESULT items written (every racer's, ranked, when the race completes)
     bests: int
     completed: bool  # every racer of the race has finished: its CLASS race item is completed
 
@@ -51,9 +54,14 @@ def process_change(table: RaceTable, change: LiveChange) -> Outcome:
     new = change.new
     race = new.race
     finished = [race.racers[racer_id] for racer_id in change.changed if race.racers[racer_id].finished]
-    table.write_results([result_item(race.race_id, score, new.updated_at) for score in finished])
-    bests = sum(table.put_best(race.race_id, score, new.updated_at) for score in finished)
     completed = bool(finished) and all(s.finished for s in race.racers.values())
+    if completed:
+        ranked = rank(race.racers.values())
+        items = [result_item(race.race_id, score, new.updated_at, place) for place, score in enumerate(ranked, 1)]
+    else:
+        items = [result_item(race.race_id, score, new.updated_at) for score in finished]
+    table.write_results(items)
+    bests = sum(table.put_best(race.race_id, score, new.updated_at) for score in finished)
     if completed:
         table.complete_class_race(race.race_id, race.class_id, len(race.racers))
     if finished:
@@ -62,12 +70,12 @@ def process_change(table: RaceTable, change: LiveChange) -> Outcome:
             extra={
                 "raceId": race.race_id,
                 "classId": race.class_id,
-                "results": len(finished),
+                "results": len(items),
                 "bests": bests,
                 "completed": completed,
             },
         )
-    return Outcome(len(finished), bests, completed)
+    return Outcome(len(items), bests, completed)
 
 
 def handle(event: dict[str, Any], deps: Dependencies, context: Any = None) -> Handled:

@@ -85,9 +85,10 @@ def class_race_item(race_id: int, class_id: int, started_at: int) -> Item:
     }
 
 
-def result_item(race_id: int, score: RacerScore, updated_at: int) -> Item:
-    """The RESULT item of ``score`` in race ``(race_id, score.class_id)``."""
-    return {
+def result_item(race_id: int, score: RacerScore, updated_at: int, rank: int | None = None) -> Item:
+    """The RESULT item of ``score`` in race ``(race_id, score.class_id)``; ``rank``, its place in the
+    race, once the race is complete (before that, ranks still move and the item has none)."""
+    item: Item = {
         "PK": keys.race_pk(race_id, score.class_id),
         "SK": keys.result_sk(score.racer_id),
         "GSI1PK": keys.race_pk(race_id, score.class_id),
@@ -106,6 +107,9 @@ def result_item(race_id: int, score: RacerScore, updated_at: int) -> Item:
         "finished": score.finished,
         "updatedAt": updated_at,
     }
+    if rank is not None:
+        item["rank"] = rank
+    return item
 
 
 def best_key(score: RacerScore) -> Item:

@@ -127,7 +127,9 @@ class RacerRace(Camel):
     race_id: int
     class_id: int
     name: str
-    rank: int
+    rank: int | None = Field(
+        description="place in the race (its class's board), stored when the race completes; null while others race"
+    )
     total_output: float
     avg_output: float
     max_output: float

@@ -6,6 +6,10 @@ entry expires, one request rebuilds it while the others for that key are served 
 (stale while revalidating, so at most ``ttl_s`` plus one query old) or, with none, wait for it.
 Without that, every request in flight at expiry queried the table at once and held a worker
 thread while it did: under load, latency spiked every ``ttl_s``.
+
+``TtlCache`` keeps the DynamoDB answers behind the pages the same way (briefly, LRU): the Query of a
+page is keyed by its normalised page size (``consumers.api.store.page_size``), not the client's
+``limit``, so varying ``limit`` does not buy a Query per value.
 """
 
 from __future__ import annotations
@@ -14,12 +18,38 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from fastapi import Response
 from pydantic import BaseModel
 
 PAGE_TTL_S = 2.0
 PAGE_CACHE_SIZE = 1024
+
+V = TypeVar("V")
+
+
+class TtlCache(Generic[V]):
+    def __init__(self, ttl_s: float = PAGE_TTL_S, size: int = PAGE_CACHE_SIZE) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], V]) -> V:
+        """The cached value of ``key``, or ``build()``'s, then cached (an exception is not)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        value = build()
+        with self._lock:
+            self._entries[key] = (now + self.ttl_s, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
 
 
 class ResponseCache:

@@ -1,8 +1,5 @@
-"""The API's reads of the single table: each listing is one Query, each item one GetItem.
-
-The one exception is a racer's history when a RESULT item carries no ``rank``: its rank is one
-``Select=COUNT`` Query on GSI1 (how many results of that race sort above it), memoized for
-``RANK_TTL_S`` seconds. docs/api.md explains the choice.
+"""The API's reads of the single table: each listing is one Query, each item one GetItem (a
+racer's history included: ranks are stored on the RESULT items when a race completes).
 
 The DynamoDB client is injected (built at the edge, ``alleycat.adapters.aws.client``), and so is the
 cursor signer.
@@ -10,8 +7,6 @@ cursor signer.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,12 +14,21 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from alleycat.domain import keys
 from alleycat.resources import GSI_BOARDS, GSI_HISTORY
 from consumers.api.cursor import CursorSigner
 from consumers.api.errors import ApiError
+from consumers.api.response_cache import TtlCache
 
-RANK_TTL_S = 60.0
+# What a page's Query asks DynamoDB for: the client's ``limit`` rounded up to one of these, and the
+# answer cut to ``limit``. The Query (and its short-lived cache entry) is then shared by every
+# ``limit`` up to its size, so varying ``limit`` cannot buy a Query per value.
+PAGE_SIZES = (10, 20, 50, 100, 200, 500, 1000)
+
+
+def page_size(limit: int) -> int:
+    return next((size for size in PAGE_SIZES if size >= limit), limit)
+
+
 _DESERIALIZE = TypeDeserializer().deserialize
 
 # the attributes of a LastEvaluatedKey, per index
@@ -65,8 +69,7 @@ class Store:
         self.table = table
         self._ddb = dynamodb
         self._signer = signer
-        self._ranks: dict[tuple[int, int, str], tuple[float, int]] = {}
-        self._ranks_lock = threading.Lock()
+        self._queries: TtlCache[dict[str, Any]] = TtlCache()
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         raw = self._ddb.get_item(TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}}).get("Item")
@@ -83,13 +86,15 @@ class Store:
         sk_prefix: str | None = None,
         status: str | None = None,
     ) -> Page:
-        """One descending Query of ``partition`` (on ``index``), ``limit`` items from ``page_cursor``."""
+        """``limit`` items of ``partition`` (on ``index``), descending, from ``page_cursor``: one Query
+        of ``page_size(limit)`` items (cached briefly, shared by the limits it covers), cut to ``limit``."""
+        size = page_size(limit)
         pk_name = f"{index}PK" if index else "PK"
         sk_name = f"{index}SK" if index else "SK"
         args: dict[str, Any] = {
             "TableName": self.table,
             "ScanIndexForward": False,
-            "Limit": limit + 1,  # one more than asked: tells whether another page exists
+            "Limit": size + 1,  # one more than asked: tells whether another page exists
             "ExpressionAttributeNames": {"#pk": pk_name},
             "ExpressionAttributeValues": {":pk": {"S": partition}},
             "KeyConditionExpression": "#pk = :pk",
@@ -111,8 +116,9 @@ class Store:
             if start[pk_name] != partition:
                 raise ApiError(400, "invalid_cursor", "the cursor belongs to another listing; start without one.")
             args["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
+        key = (index, partition, sk_prefix, status, page_cursor, size)
         try:
-            answer = self._ddb.query(**args)
+            answer = self._queries.get(key, lambda: self._ddb.query(**args))
         except ClientError as exc:
             if page_cursor is not None and exc.response["Error"]["Code"] == "ValidationException":
                 message = "the cursor does not fit this listing; start without one."
@@ -127,35 +133,3 @@ class Store:
             last = {name: value["S"] for name, value in answer["LastEvaluatedKey"].items()}
         next_cursor = self._signer.encode(scope, last, offset + len(items)) if last else None
         return Page(items=items, rank_offset=offset, next_cursor=next_cursor)
-
-    def rank_in_race(self, race_id: int, class_id: int, score_key: str) -> int:
-        """1 + how many results of the race ``(race_id, class_id)`` sort above ``score_key`` (one COUNT
-        query, memoized). Only that class's board counts: the other classes of the slot are other races."""
-        memo_key = (race_id, class_id, score_key)
-        now = time.monotonic()
-        with self._ranks_lock:
-            hit = self._ranks.get(memo_key)
-        if hit and hit[0] > now:
-            return hit[1]
-        args: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": GSI_BOARDS,
-            "Select": "COUNT",
-            "KeyConditionExpression": "#pk = :pk AND #sk > :sk",
-            "ExpressionAttributeNames": {"#pk": f"{GSI_BOARDS}PK", "#sk": f"{GSI_BOARDS}SK"},
-            "ExpressionAttributeValues": {
-                ":pk": {"S": keys.race_pk(race_id, class_id)},
-                ":sk": {"S": score_key},
-            },
-        }
-        above = 0
-        while True:  # a COUNT reads at most 1 MB per call; a 1,000-racer race fits in one
-            answer = self._ddb.query(**args)
-            above += answer["Count"]
-            if "LastEvaluatedKey" not in answer:
-                break
-            args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-        with self._ranks_lock:
-            self._ranks = {k: v for k, v in self._ranks.items() if v[0] > now}
-            self._ranks[memo_key] = (now + RANK_TTL_S, above + 1)
-        return above + 1

@@ -23,12 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CHECKS
 from schemathesis.core.result import Ok
 
+from alleycat.adapters import aws
 from alleycat.adapters.live_channel import HttpPublisher
 from alleycat.adapters.race_items import LiveRace, result_item
 from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.events import RACE_MS, RaceKey
 from alleycat.domain.scoring import RacerScore, RaceScores, rank
 from alleycat.settings import Settings
+from consumers.api.exports import BestsExports
 from consumers.api.live import IOT_TOPIC_HINT
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
@@ -41,7 +43,7 @@ pytestmark = pytest.mark.stack
 
 CLASS, SIBLING = 3, 4  # a race is (raceId, classId): SIBLING races in some of CLASS's slots
 BIG, SMALL, LIVE, OTHER = 5_000_001, 5_000_002, 5_000_003, 5_000_004  # OTHER is a class-4 race
-RANKED, RANKED_RACER = 5_000_005, 4242  # the only result of a race, stored with rank 3
+RUNNING, RUNNING_RACER = 5_000_005, 4242  # a finished racer's result in a race others still ride: no rank yet
 UPDATED_AT = 1_700_000_000_000
 
 
@@ -83,7 +85,15 @@ def _seed(settings: Settings) -> tuple[dict[RaceKey, list[RacerScore]], dict[Rac
         RaceKey(OTHER, SIBLING): other,
         RaceKey(SMALL, SIBLING): small_sibling,
     }
-    put_items(settings, [result_item(race.race_id, s, UPDATED_AT) for race, scores in races.items() for s in scores])
+    # completed races: every result carries its rank, as consumers.final_results writes them
+    put_items(
+        settings,
+        [
+            result_item(race.race_id, s, UPDATED_AT, place)
+            for race, scores in races.items()
+            for place, s in enumerate(rank(scores), 1)
+        ],
+    )
     # 40 racers: enough for the boards
     board = {s.racer_id for race in (RaceKey(SMALL, CLASS), RaceKey(OTHER, SIBLING)) for s in races[race]}
     for race, scores in races.items():
@@ -94,8 +104,7 @@ def _seed(settings: Settings) -> tuple[dict[RaceKey, list[RacerScore]], dict[Rac
         table.put_class_race(race_id, class_id, started_at=race_id * RACE_MS)
     for race, scores in races.items():
         table.complete_class_race(race.race_id, race.class_id, len(scores))
-    stored = result_item(RANKED, random_scores(rng, 5, 1, [RANKED_RACER])[0], UPDATED_AT)
-    put_items(settings, [{**stored, "rank": 3}])  # a RESULT item that carries its rank
+    put_items(settings, [result_item(RUNNING, random_scores(rng, 5, 1, [RUNNING_RACER])[0], UPDATED_AT)])
     lives = {RaceKey(LIVE, CLASS): live, RaceKey(LIVE, SIBLING): live_sibling}
     for (race, scores), version in zip(lives.items(), (7, 2), strict=True):
         state = RaceScores(race.race_id, race.class_id, {s.racer_id: s for s in scores})
@@ -274,8 +283,8 @@ def test_racer_history_and_bests(client: httpx.Client, world: World) -> None:
         (CLASS, in_class.total_output),
         (SIBLING, mine[RaceKey(OTHER, SIBLING)].total_output),
     ]
-    stored = client.get(f"/racers/{RANKED_RACER}/races").json()["races"]
-    assert [(r["raceId"], r["classId"], r["rank"]) for r in stored] == [(RANKED, 5, 3)]  # a stored rank wins
+    running = client.get(f"/racers/{RUNNING_RACER}/races").json()["races"]
+    assert [(r["raceId"], r["classId"], r["rank"]) for r in running] == [(RUNNING, 5, None)]  # ranks still move
     _error(client.get("/racers/99999998/races"), 404, "not_found")
     _error(client.get("/racers/99999998/bests"), 404, "not_found")
 
@@ -287,6 +296,16 @@ def test_per_second_bests_export(client: httpx.Client, stack: Settings) -> None:
     bests_export.write(stack_lake(stack), 2, rows)
     assert client.get("/classes/2/per-second-bests").json() == {"7": {"1": 210.5, "2": 199.25}, "11": {"1": 250.0}}
     _error(client.get("/classes/9/per-second-bests"), 404, "not_found")
+    # an unreadable export: 503, and no error body names where the lake is (that is in the log)
+    exports = BestsExports(stack_lake(stack))
+    fs, path = stack_lake(stack).filesystem(exports.uri(5))
+    with fs.open_output_stream(path, compression=None) as out:
+        out.write(b"not gzip")
+    unreadable = _error(client.get("/classes/5/per-second-bests"), 503, "export_unreadable")
+    lake = stack_lake(stack)
+    for text in (message, unreadable):
+        assert lake.layout.root not in text and "class-" not in text and "://" not in text, text
+        assert str(stack.home) not in text, text
 
 
 def _tamper(cursor: str) -> str:
@@ -524,3 +543,40 @@ def test_openapi_all_checks(world: World) -> None:
     print(f"failures: {len(failures)}")
     assert not failures, "\n\n".join(failures)
     assert total >= 10 * EXAMPLES and {200, 400, 404} <= set(statuses) and max(statuses) < 500
+
+
+class CountingDynamo:
+    """A boto3 DynamoDB client that counts its Query calls (everything else passes through)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.queries = 0
+
+    def query(self, **kwargs: Any) -> Any:
+        self.queries += 1
+        return self.inner.query(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_varying_limit_does_not_buy_a_query_per_value(world: World, stack: Settings) -> None:
+    """limit 1..100 on one board: at most one Query per page size (10, 20, 50, 100) while cached, and
+    each answer exactly ``limit`` entries in rank order."""
+    from fastapi.testclient import TestClient
+
+    from consumers.api.app import create_app
+
+    dynamodb = CountingDynamo(aws.client("dynamodb"))
+    app = create_app(stack, dynamodb=dynamodb, cursor_key=b"k" * 32, live_push=False)
+    expected = [s.racer_id for s in rank(world.races[RaceKey(BIG, CLASS)])]
+    with TestClient(app) as local:
+        for limit in range(1, 101):
+            body = local.get(f"{race_path(BIG)}/leaderboard", params={"limit": limit}).raise_for_status().json()
+            assert [e["racerId"] for e in body["entries"]] == expected[:limit]
+            assert body["nextCursor"]
+        assert dynamodb.queries <= 4 * 2  # page sizes x (at most) one expiry of the 2 s cache each
+        # the cut page's cursor continues exactly where it stopped
+        first = local.get(f"{race_path(BIG)}/leaderboard", params={"limit": 7}).json()
+        second = local.get(f"{race_path(BIG)}/leaderboard", params={"limit": 7, "cursor": first["nextCursor"]}).json()
+        assert [(e["rank"], e["racerId"]) for e in second["entries"]] == list(enumerate(expected[7:14], 8))

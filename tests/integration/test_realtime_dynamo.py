@@ -134,6 +134,7 @@ def test_final_results_write_results_bests_and_complete_the_class_race(table: Dy
     expected = score_races(evs)[RaceKey(race, 3)].standings()
     assert [int(r["racerId"]) for r in rows] == [s.racer_id for s in expected]
     assert [r["totalOutput"] for r in rows] == [decimal_output(s.total_milli) for s in expected]
+    assert [int(r["rank"]) for r in rows] == list(range(1, 31)), "a completed race's results carry their ranks"
     assert (
         final_results.process_change(table, change(new_item, new_item)).results == 0
     )  # nothing changed: nothing written

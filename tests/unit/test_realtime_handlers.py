@@ -227,10 +227,12 @@ def test_final_results_complete_a_race_when_all_its_racers_finished() -> None:
     assert [(r["PK"], r["GSI1PK"], r["SK"]) for r in written] == [
         (keys.race_pk(5, 3), keys.race_pk(5, 3), keys.result_sk(1))
     ]
+    assert "rank" not in written[0], "ranks still move while racer 2 rides"
     done = [*running, telemetry(2, 2, cls=3, event="final")]
     outcome = final_results.process_change(table, LiveChange("2", item(running), item(done)))
-    assert (outcome.results, outcome.completed, completed) == (1, True, [(5, 3, 2)])
-    assert written[-1]["PK"] == keys.race_pk(5, 3) and written[-1]["SK"] == keys.result_sk(2)
+    # complete: every result of the race again, now with the domain's rank (racer 2 rode two seconds)
+    assert (outcome.results, outcome.completed, completed) == (2, True, [(5, 3, 2)])
+    assert [(r["SK"], r["rank"]) for r in written[-2:]] == [(keys.result_sk(2), 1), (keys.result_sk(1), 2)]
 
 
 class FakeTable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 
 from consumers.api.errors import ApiError, not_found
@@ -15,6 +17,7 @@ PER_SECOND_BESTS_SCHEMA = {
 }
 
 router = APIRouter(tags=["classes"])
+log = logging.getLogger("alleycat.api")
 
 
 @router.get(
@@ -29,16 +32,19 @@ router = APIRouter(tags=["classes"])
     },
 )
 def class_per_second_bests(class_id: ClassId, exports: ExportsDep) -> Response:
-    """The all-time per-second personal bests of a class: the lake export `class-<c>.json.gz`, cached."""
+    """The all-time per-second personal bests of a class: the lake export `class-<c>.json.gz`, cached.
+    Errors name no lake location (that goes to the log)."""
     known_class(class_id)
     try:
         return Response(exports.get(class_id), media_type="application/json")
     except ExportMissing:
+        log.info("bests export missing", extra={"classId": class_id, "uri": exports.uri(class_id)})
         raise not_found(
-            f"the per-second bests of class {class_id} have not been exported yet "
-            f"(expected at {exports.uri(class_id)}); try again after the export job has run."
+            f"the per-second bests of class {class_id} have not been exported yet; "
+            "try again after the export job has run."
         ) from None
-    except (OSError, EOFError, ValueError):
+    except (OSError, EOFError, ValueError) as exc:
+        log.error("bests export unreadable", exc_info=exc, extra={"classId": class_id, "uri": exports.uri(class_id)})
         raise ApiError(
-            503, "export_unreadable", f"the export {exports.uri(class_id)} cannot be read; retry later."
+            503, "export_unreadable", f"the per-second bests of class {class_id} cannot be read; retry later."
         ) from None

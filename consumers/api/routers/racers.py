@@ -28,8 +28,9 @@ def racer_races(
     limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_LIMIT, description="races per page, 1..50")] = HISTORY_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    """A racer's races, most recent first, with score, rank in the race (its class's board) and the
-    path of that board (Query GSI2 `RACER#x`, descending)."""
+    """A racer's races, most recent first, with score, rank in the race (its class's board; stored on
+    the result when the race completes, null before) and the path of that board: one Query of GSI2
+    `RACER#x`, descending, per page."""
 
     def build() -> RacerRaces:
         page = store.page(
@@ -44,13 +45,13 @@ def racer_races(
         races = []
         for item in page.items:
             race_id, class_id = int(item["raceId"]), int(item["classId"])
-            stored = item.get("rank")
+            stored = item.get("rank")  # consumers.final_results writes it when the race completes
             races.append(
                 RacerRace(
                     **LeaderboardEntry.from_item(item, 0).model_dump(exclude={"rank", "racer_id"}),
                     race_id=race_id,
                     class_id=class_id,
-                    rank=int(stored) if stored is not None else store.rank_in_race(race_id, class_id, item["GSI1SK"]),
+                    rank=int(stored) if stored is not None else None,
                     leaderboard=f"{race_path(race_id, class_id)}/leaderboard",
                 )
             )
