@@ -38,6 +38,8 @@ LIVE_TOP = "ALLEYCAT_LIVE_TOP"
 DEAD_LETTER_BUCKET = "ALLEYCAT_DEAD_LETTER_BUCKET"
 DEAD_LETTER_PREFIX = "ALLEYCAT_DEAD_LETTER_PREFIX"
 CURSOR_KEY = "ALLEYCAT_CURSOR_KEY"
+LIVE_TOKEN = "ALLEYCAT_LIVE_TOKEN"
+LIVE_SUBSCRIBERS_MAX = "ALLEYCAT_LIVE_SUBSCRIBERS_MAX"
 # bandit B105: a variable name, not a secret
 CURSOR_KEY_SECRET_ARN = "ALLEYCAT_CURSOR_KEY_SECRET_ARN"  # nosec B105
 ATHENA_WORKGROUP = "ALLEYCAT_ATHENA_WORKGROUP"
@@ -121,6 +123,11 @@ class Settings:
     # where the Publisher posts live updates; unset: IoT Core
     live_url: str | None = None
     live_top: int = 1000
+    # the bearer token the publisher sends to /internal/live and the API requires (the local stack
+    # generates one per stack); unset: the API refuses every push
+    live_token: str | None = None
+    # open SSE streams one API process serves; beyond it a new one gets 503 with Retry-After
+    live_subscribers_max: int = 500
     # dead letters go to s3://bucket/prefix when set, else under <home>/dead-letter
     dead_letter_bucket: str | None = None
     dead_letter_prefix: str = "dead-letter"
@@ -155,6 +162,8 @@ class Settings:
             local_s3_root=Path(root) if root else None,
             live_url=_optional(env, LIVE_URL),
             live_top=_int(env, LIVE_TOP, cls.live_top, minimum=1),
+            live_token=_optional(env, LIVE_TOKEN),
+            live_subscribers_max=_int(env, LIVE_SUBSCRIBERS_MAX, cls.live_subscribers_max, minimum=1),
             dead_letter_bucket=_optional(env, DEAD_LETTER_BUCKET),
             dead_letter_prefix=_text(env, DEAD_LETTER_PREFIX, cls.dead_letter_prefix),
             cursor_key=_optional(env, CURSOR_KEY),
@@ -188,11 +197,16 @@ class Settings:
             API_URL: self.api_url,
             LIVE_URL: self.live_url or f"{self.api_url}/internal/live",
             LIVE_TOP: str(self.live_top),
+            LIVE_SUBSCRIBERS_MAX: str(self.live_subscribers_max),
             LAKE_TRIGGER_SECONDS: str(self.lake_trigger_seconds),
             FIREHOSE_BUFFER_SECONDS: str(self.firehose_buffer_seconds),
             LOG_LEVEL: self.log_level,
             KINESIS_LIMITS: "on" if self.kinesis_limits else "off",
         }
+        if self.cursor_key:
+            env[CURSOR_KEY] = self.cursor_key
+        if self.live_token:
+            env[LIVE_TOKEN] = self.live_token
         return env
 
     @property

@@ -39,15 +39,21 @@ class IotPublisher:
 
 
 class HttpPublisher:
-    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
+    """POSTs to the local API with the stack's token (``Settings.live_token``) as a bearer token."""
+
+    def __init__(self, url: str, token: str | None, timeout_s: float = 2.0) -> None:
         self.url = url
+        self.token = token
         self.timeout_s = timeout_s
 
     def publish(self, race: RaceKey, message: dict[str, Any]) -> bool:
         request = urllib.request.Request(
             self.url,
             data=json.dumps(message).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            },
             method="POST",
         )
         try:
@@ -65,5 +71,5 @@ class HttpPublisher:
 
 def live_publisher_for(settings: Settings) -> LivePublisher:
     if settings.live_url:
-        return HttpPublisher(settings.live_url)
+        return HttpPublisher(settings.live_url, settings.live_token)
     return IotPublisher(aws.client("iot-data", settings.region))

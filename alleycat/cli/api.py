@@ -28,7 +28,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(
         settings,
         dynamodb=aws.client("dynamodb", settings.region),
-        cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region)),
+        cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region), fail_closed=False),
     )
     log.warning("api serving", extra={"url": settings.api_url, "table": settings.table})
     uvicorn.run(

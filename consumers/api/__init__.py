@@ -25,7 +25,7 @@ def _adapter() -> Mangum:
     app = create_app(
         settings,
         dynamodb=aws.client("dynamodb", settings.region),
-        cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region)),
+        cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region), fail_closed=True),
         live_push=False,
     )
     return Mangum(app, lifespan="off")

@@ -40,7 +40,7 @@ def create_app(settings: Settings, *, dynamodb: Any, cursor_key: bytes, live_pus
         settings=settings,
         store=Store(settings.table, dynamodb, CursorSigner(cursor_key)),
         exports=BestsExports(Lake(settings.lake_uri, settings.local_s3_root)),
-        hub=LiveHub(),
+        hub=LiveHub(settings.live_subscribers_max),
         answers=ResponseCache(),
         live_push=live_push,
     )

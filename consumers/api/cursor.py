@@ -5,10 +5,12 @@ covers the listing the cursor belongs to (for a race leaderboard: ``race_scope(r
 or one from another listing, is refused with a 400 before it reaches DynamoDB. The key's attribute
 names are checked too, so even a correctly signed but malformed key cannot make a query fail.
 
-The MAC key (``signing_key``): ``Settings.cursor_key``; else the Secrets Manager secret named by
-``Settings.cursor_key_secret_arn`` (the AWS template's CursorKeySecret); else, locally, a fixed key
-(cursors still detect edits, but anyone could forge one). The app is built once per process, so the
-secret is read once per process.
+The MAC key (``signing_key``): ``Settings.cursor_key`` (the local stack generates one per stack,
+``infra.local.environment``); else the Secrets Manager secret named by
+``Settings.cursor_key_secret_arn`` (the AWS template's CursorKeySecret). With neither, or a secret
+too short to be one, the Lambda handler fails closed (``ConfigError``: no answer beats forgeable
+cursors); a local process outside a stack gets a random key of its own. There is no public
+fallback key. The app is built once per process, so the secret is read once per process.
 """
 
 from __future__ import annotations
@@ -18,29 +20,41 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import re
+import secrets as random_keys
 from collections.abc import Callable
 from typing import Any
 
-from alleycat.settings import Settings
+from alleycat.errors import ConfigError
+from alleycat.settings import CURSOR_KEY, CURSOR_KEY_SECRET_ARN, Settings
 from consumers.api.errors import ApiError
+
+log = logging.getLogger("alleycat.api")
 
 MAX_CURSOR_CHARS = 2048
 _MAC_BYTES = 16
 _ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
 
-LOCAL_KEY = "alleycat-local-cursor-key"
+MIN_KEY_CHARS = 32  # the template's secret has 48
 
 
-def signing_key(settings: Settings, secrets: Callable[[], Any]) -> bytes:
+def signing_key(settings: Settings, secrets: Callable[[], Any], *, fail_closed: bool) -> bytes:
     """The MAC key these settings name. ``secrets`` builds a Secrets Manager client; it is called
-    only when the key is a secret, so the local stack never needs one."""
+    only when the key is a secret, so the local stack never needs one. ``fail_closed`` (Lambda):
+    raise ``ConfigError`` rather than sign with a key nobody configured."""
     if settings.cursor_key:
-        return settings.cursor_key.encode()
-    if settings.cursor_key_secret_arn:
-        answer = secrets().get_secret_value(SecretId=settings.cursor_key_secret_arn)
-        return str(answer["SecretString"]).encode()
-    return LOCAL_KEY.encode()
+        key = settings.cursor_key
+    elif settings.cursor_key_secret_arn:
+        key = str(secrets().get_secret_value(SecretId=settings.cursor_key_secret_arn).get("SecretString") or "")
+    elif fail_closed:
+        raise ConfigError(f"no cursor key: set {CURSOR_KEY_SECRET_ARN} (the stack's CursorKeySecret) or {CURSOR_KEY}")
+    else:
+        log.warning("no cursor key configured: this process signs with a random key of its own")
+        return random_keys.token_bytes(32)
+    if len(key) < MIN_KEY_CHARS:
+        raise ConfigError(f"the cursor key is {len(key)} characters; at least {MIN_KEY_CHARS} are needed")
+    return key.encode()
 
 
 def race_scope(race_id: int, class_id: int) -> str:

@@ -21,20 +21,32 @@ IOT_TOPIC_HINT = live_topic_filter("<raceId>", "<classId>")  # how clients name 
 QUEUE_SIZE = 32  # messages a slow subscriber may lag behind before the oldest are dropped
 
 
-class LiveHub:
-    """Subscribers per race ``(raceId, classId)``. Used only from the event loop's thread."""
+class HubFull(Exception):
+    """The hub already serves its maximum of subscribers."""
 
-    def __init__(self) -> None:
+
+class LiveHub:
+    """Subscribers per race ``(raceId, classId)``, at most ``max_subscribers`` in all (each is an open
+    connection and a queue). Used only from the event loop's thread."""
+
+    def __init__(self, max_subscribers: int) -> None:
+        self.max_subscribers = max_subscribers
         self._subscribers: dict[RaceKey, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._count = 0
 
     def subscribe(self, race: RaceKey) -> asyncio.Queue[dict[str, Any]]:
+        """A new subscriber's queue; raises ``HubFull`` beyond ``max_subscribers``."""
+        if self._count >= self.max_subscribers:
+            raise HubFull(self.max_subscribers)
+        self._count += 1
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._subscribers.setdefault(race, set()).add(queue)
         return queue
 
     def unsubscribe(self, race: RaceKey, queue: asyncio.Queue[dict[str, Any]]) -> None:
         queues = self._subscribers.get(race)
-        if queues is not None:
+        if queues is not None and queue in queues:
+            self._count -= 1
             queues.discard(queue)
             if not queues:
                 del self._subscribers[race]

@@ -9,6 +9,11 @@ stack is, not how its starter was tuned.
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+from pathlib import Path
+
 from alleycat import settings as variables
 from alleycat.lake.location import Lake
 from alleycat.settings import Settings
@@ -30,9 +35,42 @@ def aws_env(settings: Settings) -> dict[str, str]:
     }
 
 
+SECRETS_FILE = "secrets.json"
+
+
+def stack_secrets(home: Path) -> dict[str, str]:
+    """The stack's own keys, made once per stack home (``<home>/secrets.json``, readable by its owner
+    only): the cursor-signing key and the token the publisher shows ``/internal/live``. Random per
+    stack, so no other stack (or web page) knows them."""
+    path = home / SECRETS_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        made = {"cursor_key": secrets.token_urlsafe(32), "live_token": secrets.token_urlsafe(32)}
+        draft = home / f".{SECRETS_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(made, out)
+        try:
+            os.link(draft, path)  # atomic, and never replaces the keys another process made first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return dict(json.loads(path.read_text()))
+
+
+def with_stack_secrets(settings: Settings) -> Settings:
+    """``settings`` with the stack's keys where they set none."""
+    keys = stack_secrets(settings.home)
+    return settings.replace(
+        cursor_key=settings.cursor_key or keys["cursor_key"], live_token=settings.live_token or keys["live_token"]
+    )
+
+
 def stack_env(settings: Settings) -> dict[str, str]:
-    """Everything a process of the local stack is started with, on top of the parent's environment."""
-    return {**aws_env(settings), **settings.local_stack_env()}
+    """Everything a process of the local stack is started with, on top of the parent's environment
+    (the stack's own keys included)."""
+    return {**aws_env(settings), **with_stack_secrets(settings).local_stack_env()}
 
 
 # What a shell needs to reach the stack: its servers, names and places. Not the tuning (log level,

@@ -34,7 +34,7 @@ from consumers.api.exports import BestsExports
 from consumers.api.live import IOT_TOPIC_HINT
 from consumers.publisher import standings_message
 from glue_jobs import bests_export
-from infra.local.environment import stack_lake
+from infra.local.environment import stack_lake, stack_secrets
 from infra.local.processes import ProcessTable
 from infra.local.workers import api_spec
 from tests.integration.api_items import leading_scores, put_items, random_scores
@@ -57,6 +57,7 @@ class World:
     races: dict[RaceKey, list[RacerScore]]  # (raceId, classId) -> finished scores
     live: dict[RaceKey, list[RacerScore]]  # (raceId, classId) -> live scores
     racer: int  # races in BIG, SMALL and OTHER
+    live_token: str  # the stack's token for /internal/live (infra.local.environment.stack_secrets)
 
     def position(self, race: RaceKey, racer_id: int) -> int:
         return next(i for i, s in enumerate(rank(self.races[race]), 1) if s.racer_id == racer_id)
@@ -118,7 +119,7 @@ def world(stack: Settings) -> Iterator[World]:
     processes = ProcessTable(stack.home)
     processes.start(api_spec(stack))
     try:
-        yield World(stack.api_url, races, lives, racer)
+        yield World(stack.api_url, races, lives, racer, stack_secrets(stack.home)["live_token"])
     finally:
         processes.stop("api")
 
@@ -314,7 +315,7 @@ def _tamper(cursor: str) -> str:
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
-def test_bad_input(client: httpx.Client) -> None:
+def test_bad_input(client: httpx.Client, world: World) -> None:
     board = f"{race_path(BIG)}/leaderboard"
     cursor = client.get(board, params={"limit": 10}).json()["nextCursor"]
     other = client.get(f"/classes/{CLASS}/leaderboard", params={"limit": 10}).json()["nextCursor"]
@@ -356,8 +357,11 @@ def test_bad_input(client: httpx.Client) -> None:
     ):
         _error(client.get(path), 404, "not_found")
     _error(client.delete(board), 405, "method_not_allowed")
-    _error(client.post("/internal/live", json={"type": "standings"}), 400, "invalid_body")
-    _error(client.post("/internal/live", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    auth = {"authorization": f"Bearer {world.live_token}"}
+    _error(client.post("/internal/live", json={"type": "standings"}, headers=auth), 400, "invalid_body")
+    _error(
+        client.post("/internal/live", content=b"{not json", headers={**auth, "content-type": "application/json"}), 400
+    )
 
 
 def test_openapi_document(client: httpx.Client) -> None:
@@ -404,15 +408,21 @@ def test_live_stream_receives_published_updates(client: httpx.Client, world: Wor
     scores = RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live[race]})
     message = standings_message(scores, "2026-01-01T00:00:10Z", [world.live[race][0].racer_id], top=10)
     assert message["classId"] == CLASS
-    answer = client.post("/internal/live", json=message)
+    # without the stack's token (a web page, another local user) a push is refused and reaches nobody
+    for headers in ({}, {"authorization": "Bearer guessed"}, {"authorization": world.live_token[:-1]}):
+        _error(client.post("/internal/live", json=message, headers=headers), 401, "unauthorized")
+    auth = {"authorization": f"Bearer {world.live_token}"}
+    answer = client.post("/internal/live", json=message, headers=auth)
     assert answer.status_code == 202 and answer.json() == {"subscribers": 1}
     # the other class of the same slot, and another slot of the class, have no subscriber
-    assert client.post("/internal/live", json={**message, "classId": SIBLING}).json() == {"subscribers": 0}
-    assert client.post("/internal/live", json={**message, "raceId": OTHER}).json() == {"subscribers": 0}
+    assert client.post("/internal/live", json={**message, "classId": SIBLING}, headers=auth).json() == {
+        "subscribers": 0
+    }
+    assert client.post("/internal/live", json={**message, "raceId": OTHER}, headers=auth).json() == {"subscribers": 0}
     received = events.get(timeout=10)
     assert received["event"] == "standings" and json.loads(received["data"]) == message
     # the publisher's own local client (ALLEYCAT_LIVE_URL) reaches the same subscriber
-    assert HttpPublisher(f"{world.url}/internal/live").publish(race, {**message, "windowEnd": None})
+    assert HttpPublisher(f"{world.url}/internal/live", world.live_token).publish(race, {**message, "windowEnd": None})
     assert json.loads(events.get(timeout=10)["data"]) == {**message, "windowEnd": None}
     reader.join(timeout=10)
 
@@ -580,3 +590,25 @@ def test_varying_limit_does_not_buy_a_query_per_value(world: World, stack: Setti
         first = local.get(f"{race_path(BIG)}/leaderboard", params={"limit": 7}).json()
         second = local.get(f"{race_path(BIG)}/leaderboard", params={"limit": 7, "cursor": first["nextCursor"]}).json()
         assert [(e["rank"], e["racerId"]) for e in second["entries"]] == list(enumerate(expected[7:14], 8))
+
+
+def test_live_streams_are_capped(world: World, stack: Settings) -> None:
+    """Beyond ``live_subscribers_max`` open streams a new one gets 503 with Retry-After; a closed
+    stream frees its place."""
+    from fastapi.testclient import TestClient
+
+    from consumers.api.app import create_app
+
+    app = create_app(
+        stack.replace(live_subscribers_max=1), dynamodb=aws.client("dynamodb"), cursor_key=b"k" * 32, live_push=True
+    )
+    stream = f"{race_path(LIVE)}/live/stream"
+    with TestClient(app) as local:
+        with local.stream("GET", stream) as first:
+            assert first.status_code == 200
+            next(first.iter_lines())  # subscribed
+            full = local.get(stream)
+            assert full.status_code == 503 and full.headers["retry-after"].isdigit()
+            assert full.json()["error"] == "too_many_subscribers"
+        with local.stream("GET", stream) as again:
+            assert again.status_code == 200

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from alleycat.domain.events import RaceKey
 from alleycat.domain.keys import live_topic
+from alleycat.errors import ConfigError
 from alleycat.settings import Settings
 from consumers.api import cursor, response_cache
 from consumers.api.errors import ApiError
@@ -20,7 +21,7 @@ from consumers.api.live import IOT_TOPIC_HINT, LiveHub
 ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")
 KEY = {"PK": "RACE#5#3", "SK": "RESULT#00000042", "GSI1PK": "RACE#5#3", "GSI1SK": "0000000123000#99999957"}
 RACE = cursor.race_scope(5, 3)  # race 5 of class 3
-SIGNER = cursor.CursorSigner(cursor.LOCAL_KEY.encode())
+SIGNER = cursor.CursorSigner(b"a test key of thirty-two bytes..")
 
 
 def test_round_trip() -> None:
@@ -58,19 +59,42 @@ def test_key_from_settings_or_the_templates_secret() -> None:
     class SecretsManager:
         def get_secret_value(self, SecretId: str) -> dict[str, str]:
             assert SecretId == arn
-            return {"SecretString": "from-secrets-manager"}
+            return {"SecretString": "from-secrets-manager-" + "x" * 32}
 
     def no_client() -> SecretsManager:
         raise AssertionError("Secrets Manager is asked only when the key is a secret")
 
-    from_secret = cursor.signing_key(Settings(cursor_key_secret_arn=arn), SecretsManager)
-    assert from_secret == b"from-secrets-manager"
+    from_secret = cursor.signing_key(Settings(cursor_key_secret_arn=arn), SecretsManager, fail_closed=True)
+    assert from_secret == b"from-secrets-manager-" + b"x" * 32
     token = cursor.CursorSigner(from_secret).encode(RACE, KEY, 0)
-    another = cursor.signing_key(Settings(cursor_key="another", cursor_key_secret_arn=arn), no_client)
-    assert another == b"another"
+    another_key = "another-" + "y" * 32
+    another = cursor.signing_key(
+        Settings(cursor_key=another_key, cursor_key_secret_arn=arn), no_client, fail_closed=True
+    )
+    assert another == another_key.encode()
     with pytest.raises(ApiError):  # signed with another key
         cursor.CursorSigner(another).decode(RACE, token, ATTRS)
-    assert cursor.signing_key(Settings(), no_client) == cursor.LOCAL_KEY.encode()
+
+
+def test_cursor_key_fails_closed_on_lambda_and_is_random_locally() -> None:
+    """No configured key: Lambda refuses to start (no public fallback key to forge cursors with); a
+    local process outside a stack signs with a random key of its own. A short key is refused."""
+
+    def no_client() -> object:
+        raise AssertionError("no secret is named")
+
+    class EmptySecret:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            return {"SecretString": ""}
+
+    with pytest.raises(ConfigError, match="ALLEYCAT_CURSOR_KEY_SECRET_ARN"):
+        cursor.signing_key(Settings(), no_client, fail_closed=True)
+    with pytest.raises(ConfigError, match="at least 32"):
+        cursor.signing_key(Settings(cursor_key_secret_arn="arn:s"), EmptySecret, fail_closed=True)
+    with pytest.raises(ConfigError, match="at least 32"):
+        cursor.signing_key(Settings(cursor_key="short"), no_client, fail_closed=False)
+    one, other = (cursor.signing_key(Settings(), no_client, fail_closed=False) for _ in range(2))
+    assert len(one) == 32 and one != other
 
 
 class Doc(BaseModel):
@@ -101,7 +125,7 @@ def test_live_fan_out_is_per_race_and_class() -> None:
     """All classes race in every slot: a class's stream gets only that class's standings."""
 
     async def scenario() -> None:
-        hub = LiveHub()
+        hub = LiveHub(max_subscribers=10)
         mine, sibling = hub.subscribe(RaceKey(5, 3)), hub.subscribe(RaceKey(5, 4))
         assert hub.publish(RaceKey(5, 3), {"raceId": 5, "classId": 3}) == 1
         assert hub.publish(RaceKey(6, 3), {"raceId": 6, "classId": 3}) == 0

@@ -157,7 +157,7 @@ def test_publisher_sends_standings_and_the_changed_racers() -> None:
 
 
 def test_local_publish_drops_when_the_api_is_down() -> None:
-    down = HttpPublisher(f"http://127.0.0.1:{free_port()}/internal/live", timeout_s=0.5)
+    down = HttpPublisher(f"http://127.0.0.1:{free_port()}/internal/live", "token", timeout_s=0.5)
     assert down.publish(RaceKey(5, 2), {"type": "standings"}) is False
 
 

@@ -1,23 +1,61 @@
 """The local push channel: a race's Server-Sent-Events stream, and ``POST /internal/live``, where
 the local publisher sends each standings message (``internal``, included only when the app pushes;
-on Lambda clients subscribe to IoT Core instead and the stream answers 404 ``not_available``)."""
+on Lambda clients subscribe to IoT Core instead and the stream answers 404 ``not_available``).
+
+``/internal/live`` takes only the stack's token (``Settings.live_token``, a bearer token the local
+stack generates and gives the publisher): any web page open in a browser can reach 127.0.0.1, so
+without it any page could inject standings. The streams are capped (``Settings.live_subscribers_max``):
+beyond it a new stream gets 503 with ``Retry-After``."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from alleycat.domain.events import RaceKey
 from consumers.api.errors import ApiError
-from consumers.api.live import IOT_TOPIC_HINT
+from consumers.api.live import IOT_TOPIC_HINT, HubFull
 from consumers.api.models import Delivered, LiveMessage
 from consumers.api.params import ClassId, RaceId, class_exists
 from consumers.api.services import HubDep, ServicesDep
 
 router = APIRouter(tags=["races"])
 internal = APIRouter()
+RETRY_AFTER_S = 30  # when the streams are full: about how long a race's standings take to change
+
+
+async def _subscription(
+    class_id: ClassId, race_id: RaceId, hub: HubDep
+) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+    """The stream's place among the hub's subscribers, taken before the response starts (so a full
+    hub is a plain 503) and given back after it ends (scope "request")."""
+    race = RaceKey(race_id, class_id)
+    try:
+        queue = hub.subscribe(race)
+    except HubFull:
+        raise ApiError(
+            503,
+            "too_many_subscribers",
+            f"this server already streams to {hub.max_subscribers} clients; retry later, or poll .../live.",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        ) from None
+    try:
+        yield queue
+    finally:
+        hub.unsubscribe(race, queue)
+
+
+def _stack_token(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    expected = services.settings.live_token
+    sent = (authorization or "").removeprefix("Bearer ")
+    # no token configured: nobody may push (fail closed)
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "pushing live standings needs the stack's token.")
 
 
 def _live_push_available(services: ServicesDep) -> None:
@@ -39,25 +77,28 @@ def _live_push_available(services: ServicesDep) -> None:
         404: {
             "description": "no such class, or no push channel here (on AWS: IoT Core)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-        }
+        },
+        503: {
+            "description": "the server streams to its maximum of clients (Retry-After)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        },
     },
 )
-async def race_live_stream(class_id: ClassId, race_id: RaceId, hub: HubDep) -> AsyncIterator[ServerSentEvent]:
+async def race_live_stream(
+    class_id: ClassId,
+    race_id: RaceId,
+    queue: Annotated[asyncio.Queue[dict[str, Any]], Depends(_subscription, scope="request")],
+) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: a `subscribed` event, then a `standings` event per live update of the race
     (the message the publisher sends). Local stack only; on AWS subscribe to the IoT Core topic
-    of the race (docs/api.md)."""
-    race = RaceKey(race_id, class_id)
-    queue = hub.subscribe(race)
-    try:
-        yield ServerSentEvent(event="subscribed", data={"raceId": race_id, "classId": class_id})
-        while True:
-            message = await queue.get()
-            yield ServerSentEvent(event="standings", data=message)
-    finally:
-        hub.unsubscribe(race, queue)
+    of the race (docs/api.md). 503 with `Retry-After` when the server already streams to its maximum."""
+    yield ServerSentEvent(event="subscribed", data={"raceId": race_id, "classId": class_id})
+    while True:
+        message = await queue.get()
+        yield ServerSentEvent(event="standings", data=message)
 
 
-@internal.post("/internal/live", include_in_schema=False, status_code=202)
+@internal.post("/internal/live", include_in_schema=False, status_code=202, dependencies=[Depends(_stack_token)])
 async def publish_live(message: LiveMessage, hub: HubDep) -> Delivered:
     """The local publisher's endpoint: fan a standings message out to the SSE subscribers of
     its race, ``(raceId, classId)``."""
