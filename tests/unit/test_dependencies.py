@@ -16,6 +16,9 @@ CODE_DIRS = sorted(FIRST_PARTY)
 # Provided by the runtime that runs the code, not installable from PyPI: AWS Glue's own library
 # (the Glue job imports it only when it runs on Glue).
 RUNTIME_PROVIDED = {"awsglue"}
+# Imported by a script that runs in a tool venv, not the project's (infra/aws/sam_offline.py, in
+# build/tools/scan): module -> its distribution, which must be declared (the scan extra).
+TOOL_VENV = {"samtranslator": "aws-sam-translator"}
 
 
 def _name(requirement: str) -> str:
@@ -56,6 +59,10 @@ def test_every_imported_package_is_declared() -> None:
     undeclared = {}
     for module, files in imported_top_levels().items():
         if module in sys.stdlib_module_names or module in FIRST_PARTY | RUNTIME_PROVIDED or module == "__future__":
+            continue
+        if module in TOOL_VENV:
+            if TOOL_VENV[module] not in names:
+                undeclared[module] = files
             continue
         dists = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
         if not dists:
