@@ -12,6 +12,9 @@
    whole history (delete, then insert), so the table is always the maximum over the winning
    messages. Then the per-class export is rewritten (``bests_export``).
 
+4. With ``results_table`` set: the touched races' RESULT and BEST items in DynamoDB are corrected
+   from ``race_results`` (``reconcile``: the lake applies the rule over every message it got).
+
 A replayed batch upserts the same winners, recomputes the same results and only raises bests, so
 nothing is lost or counted twice.
 """
@@ -28,6 +31,7 @@ from alleycat.lake.catalog import CatalogTable
 from glue_jobs import bests_export
 from glue_jobs.config import JobConfig
 from glue_jobs.hudi_tables import delete, exists, read_table, upsert
+from glue_jobs.reconcile import reconcile
 from glue_jobs.transforms import RACE_KEY, lowered_bests, of_races, race_results, racer_best_candidates, winning_points
 
 log = logging.getLogger("alleycat.lake.job")
@@ -55,11 +59,14 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
             previous = of_races(spark, read_table(spark, results_table), touched).select(
                 "race_id", "racer_id", "finished"
             )
-        upsert(race_results(races, previous, int(time.time() * 1000)), results_table, config.glue_database)
+        committed_at = int(time.time() * 1000)
+        upsert(race_results(races, previous, committed_at), results_table, config.glue_database)
         upsert(racer_best_candidates(races), config.table("racer_bests"), config.glue_database)
         races.unpersist()
         if lowered:
             recompute_bests(spark, config, lowered)
+        if config.results_table:
+            reconcile(spark, config, touched, committed_at)
         classes = sorted({r.class_id for r in touched})
         if config.export_bests:
             export_bests(spark, config, classes)

@@ -32,6 +32,8 @@ class JobConfig:
     kinesis_stream_arn: str = ""  # source="kinesis" (AWS only)
     glue_database: str = ""  # set in AWS: Hive sync of the Hudi tables to this Glue database
     export_bests: bool = True
+    # the DynamoDB table whose RESULT and BEST items the lake corrects after each commit ("": none)
+    results_table: str = ""
 
     @property
     def lake(self) -> Lake:

@@ -80,6 +80,7 @@ ARGUMENTS = {  # name -> default; Glue passes them as --name value
     "max_files_per_trigger": "1000",
     "kinesis_stream_arn": "",
     "glue_database": "",
+    "results_table": "",
 }
 
 
@@ -118,6 +119,7 @@ def job_config(args: dict[str, str], settings: Settings) -> JobConfig:
         max_files_per_trigger=_whole(args, "max_files_per_trigger"),
         kinesis_stream_arn=args["kinesis_stream_arn"],
         glue_database=args["glue_database"],
+        results_table=args["results_table"],
     )
 
 

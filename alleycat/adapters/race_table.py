@@ -193,6 +193,29 @@ class DynamoRaceTable:
                 return False
             raise
 
+    def reconcile_best(self, race_id: int, score: RacerScore, lake_races: Sequence[int], updated_at: int) -> bool:
+        """Set the racer's class BEST to ``score`` (the lake's best over ``lake_races``) if it is
+        higher, or if the stored BEST comes from one of ``lake_races`` and differs (the lake knows
+        that race's correct total). Returns whether it changed."""
+        attributes = best_attributes(race_id, score, updated_at)
+        races = {f":race{i}": r for i, r in enumerate(lake_races[:99])}  # IN takes up to 100 operands
+        try:
+            self.table.update_item(
+                Key=best_key(score),
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in attributes),
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR #totalOutput < :totalOutput OR "
+                    f"(#raceId IN ({', '.join(races)}) AND (#totalOutput <> :totalOutput OR #raceId <> :raceId))"
+                ),
+                ExpressionAttributeNames={f"#{name}": name for name in attributes},
+                ExpressionAttributeValues={**{f":{name}": value for name, value in attributes.items()}, **races},
+            )
+            return True
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
     def race_classes(self, race_id: int) -> list[int]:
         # one GetItem per class, no scan
         found = []

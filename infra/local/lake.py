@@ -44,6 +44,7 @@ def job_config(settings: Settings, mode: Mode, trigger_seconds: int | None = Non
         local_root=lake.local_root,
         mode=mode,
         trigger_seconds=settings.lake_trigger_seconds if trigger_seconds is None else trigger_seconds,
+        results_table=settings.table,
     )
 
 

@@ -69,6 +69,9 @@ def glue_job() -> dict[str, Any]:
         ),
         # The security configuration encrypts its logs, bookmarks and S3 writes with the stack's key.
         kms_via("logs", ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "JobLogsKey"),
+        # glue_jobs.reconcile: the lake corrects RESULT and BEST items after each commit
+        stmt(["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [att("Table")], "ReconcileResults"),
+        kms_via("dynamodb", ["kms:Decrypt", "kms:GenerateDataKey"], "ReconcileResultsKey"),
         stmt(
             ["cloudwatch:PutMetricData"],
             ["*"],
@@ -128,6 +131,7 @@ def glue_job() -> dict[str, Any]:
                     # glue_jobs.telemetry_job.ARGUMENTS (checkpoints: LakeLayout.checkpoints under it)
                     "--lake_uri": sub(LAKE_URI),
                     "--glue_database": GLUE_DATABASE,
+                    "--results_table": ref("Table"),
                 },
             },
         },
