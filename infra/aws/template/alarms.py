@@ -107,6 +107,17 @@ def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
             "GreaterThanThreshold",
             0,
         ),
+        "StreamReadThrottleAlarm": alarm(
+            "Consumers are throttled by the stream's read quota (5 GetRecords/s, 2 MiB/s per shard)",
+            "AWS/Kinesis",
+            "ReadProvisionedThroughputExceeded",
+            {"StreamName": ref("TelemetryStream")},
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+            period=60,
+            evaluation_periods=5,
+        ),
         "FirehoseDeliveryAlarm": alarm(
             "Firehose failed to deliver to S3",
             "AWS/Firehose",

@@ -77,6 +77,38 @@ def dashboard(specs: list[FunctionSpec]) -> dict[str, Any]:
             y=18,
         ),
         widget(
+            "Stream throttling (per-shard quotas)",
+            [
+                ["AWS/Kinesis", m, "StreamName", "${TelemetryStream}"]
+                for m in ("WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded")
+            ],
+            x=0,
+            y=24,
+        ),
+        widget(
+            "Glue streaming: records and batch time (ms)",
+            [
+                ["Glue", m, "JobName", "${TelemetryJob}", "JobRunId", "ALL", "Type", t]
+                for m, t in (
+                    ("glue.driver.streaming.numRecords", "count"),
+                    ("glue.driver.streaming.batchProcessingTimeInMs", "count"),
+                )
+            ],
+            x=12,
+            y=24,
+        ),
+        widget(
+            "Own counters (EMF, namespace Alleycat)",
+            [
+                ["Alleycat", "Records", "service", "aggregator"],
+                ["Alleycat", "RejectedRecords", "service", "aggregator"],
+                ["Alleycat", "RecordsProcessingFailed", "service", "firehose-transform"],
+                ["Alleycat", "FailedChanges", "service", "final-results"],
+            ],
+            x=0,
+            y=30,
+        ),
+        widget(
             "API requests, 4xx (429 included) and 5xx",
             [
                 ["AWS/ApiGateway", m, "ApiName", "${AWS::StackName}-leaderboard", "Stage", API_STAGE]
