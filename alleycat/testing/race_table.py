@@ -16,13 +16,17 @@ Injected trouble, for the retry paths:
 * ``leave_unprocessed(n)``: the next ``n`` BatchWriteItem calls process nothing (``UnprocessedItems``),
   through the same retry loop as the real table (``write_in_batches``); the backoff delays are
   recorded in ``sleeps`` instead of slept.
+
+``FailingWrites`` wraps one so that its next writes raise DynamoDB's throttling or a 5xx.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from alleycat.adapters.race_items import (
     Item,
@@ -138,3 +142,49 @@ class InMemoryRaceTable:
         rows = [item for item in self.items.values() if item.get("GSI1PK") == board]
         rows.sort(key=lambda item: str(item["GSI1SK"]), reverse=True)
         return [stored(item) for item in rows[:limit]]
+
+
+THROTTLED = (
+    "ProvisionedThroughputExceededException",
+    400,
+    "The level of configured provisioned throughput for the table was exceeded.",
+)
+SERVER_ERROR = ("InternalServerError", 500, "Internal server error")
+
+
+class FailingWrites:
+    """A ``RaceTable`` whose next writes fail as DynamoDB's do on a bad day, then go through to
+    ``inner``: ``throttle(n)`` queues n ``ProvisionedThroughputExceededException`` (HTTP 400, what
+    boto3 raises once its own retries are spent), ``server_errors(n)`` n ``InternalServerError``
+    (HTTP 500). A failed write changes nothing. Reads always go through. ``failed`` counts them."""
+
+    WRITES = frozenset({"put_live", "put_class_race", "complete_class_race", "write_results", "put_best"})
+
+    def __init__(self, inner: InMemoryRaceTable) -> None:
+        self.inner = inner
+        self.failed = 0
+        self._queued: list[tuple[str, int, str]] = []
+
+    def throttle(self, n: int) -> None:
+        self._queued += [THROTTLED] * n
+
+    def server_errors(self, n: int) -> None:
+        self._queued += [SERVER_ERROR] * n
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self.inner, name)
+        if name not in self.WRITES:
+            return target
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            if self._queued:
+                code, status, message = self._queued.pop(0)
+                self.failed += 1
+                error: Any = {
+                    "Error": {"Code": code, "Message": message},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                }
+                raise ClientError(error, name)
+            return target(*args, **kwargs)
+
+        return write
