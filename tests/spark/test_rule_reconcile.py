@@ -23,10 +23,10 @@ from alleycat.domain import keys
 from alleycat.domain.events import RaceKey, Telemetry
 from alleycat.domain.scoring import score_races
 from alleycat.settings import Settings
-from alleycat.sql_engine.local import LocalEngine
 from consumers.leaderboards import result_rows
 from glue_jobs import telemetry_job
 from glue_jobs.config import JobConfig
+from glue_jobs.hudi_tables import read_table
 from infra.local import stack as local_stack
 from infra.local.environment import stack_lake
 from infra.local.lake import deliver_once
@@ -97,18 +97,11 @@ def test_a_conflicting_message_in_a_later_window_ends_as_the_rule_says(
 
     deliver_once(own_stream)
     lake = stack_lake(own_stream)
-    telemetry_job.run(
-        spark, JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once", results_table=own_stream.table)
-    )
+    config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once", results_table=own_stream.table)
+    telemetry_job.run(spark, config)
 
-    sql = (
-        LocalEngine(lake)
-        .run(
-            f"SELECT racer_id, total_milli FROM alleycat.race_results WHERE race_id = {race_id} AND class_id = {CLASS}"
-        )
-        .to_pylist()
-    )
-    assert {row["racer_id"]: row["total_milli"] for row in sql} == {r: s.total_milli for r, s in rule.items()}
+    rows = read_table(spark, config.table("race_results")).where(f"race_id = {race_id} AND class_id = {CLASS}")
+    assert {row.racer_id: row.total_milli for row in rows.collect()} == {r: s.total_milli for r, s in rule.items()}
     results = {r["racerId"]: r["totalOutput"] for r in result_rows(table, race_id, CLASS, 10)}
     assert results == {r: s.total_output for r, s in rule.items()}
     for racer_id, score in rule.items():
