@@ -51,6 +51,9 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
         .config("spark.driver.memory", "2g")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        # the driver's RPC and block manager listen on loopback only, not the machine's address
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true")
     )

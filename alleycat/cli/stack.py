@@ -105,7 +105,10 @@ def _print_status(report: dict[str, Any]) -> None:
     print(f"home: {report['home']}")
     for c in report["components"]:
         state = "healthy" if c["healthy"] else ("running, not answering" if c["pid"] else "stopped")
-        print(f"  {c['name']:<10} pid={c['pid'] or '-':<8} port={c['port'] or '-':<6} {state}")
+        listening = ", ".join(c.get("listening") or []) or "-"
+        print(
+            f"  {c['name']:<10} pid={c['pid'] or '-':<8} port={c['port'] or '-':<6} {state:<8} listening on {listening}"
+        )
     if report["shards"]:
         print(f"  stream {report['stream']}: {len(report['shards'])} shard(s)")
         for s in report["shards"]:

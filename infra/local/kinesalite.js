@@ -199,6 +199,18 @@ require.cache[actionPath('getRecords')].exports = getRecords
 
 const kinesalite = require('kinesalite')
 const server = kinesalite({ path: argv.path, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 50 })
+// No CORS: kinesalite answers any Origin with Access-Control-Allow-Origin: *, so any web page open
+// in the user's browser could read or inject telemetry. SDKs send no Origin; a browser always
+// does on a cross-origin request, so a request with one is refused (403, no CORS headers).
+const handlers = server.listeners('request')
+server.removeAllListeners('request')
+server.on('request', (req, res) => {
+  if (req.headers.origin) {
+    res.statusCode = 403
+    return res.end()
+  }
+  for (const handler of handlers) handler.call(server, req, res)
+})
 server.listen(Number(argv.port || 4567), '127.0.0.1', () => {
   const a = server.address()
   console.log(`kinesalite listening on http://${a.address}:${a.port} path=${argv.path || '(memory)'} limits=${limits ? 'on' : 'off'}`)

@@ -146,3 +146,64 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+# --- what a process listens on (Linux /proc; `alleycat status` and the loopback test) -------------
+
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
+
+
+def _address(hex_address: str) -> str:
+    """/proc/net/tcp{,6}'s ``0100007F:1F90`` -> ``127.0.0.1:8080`` (IPv4-mapped IPv6 shown as IPv4)."""
+    ip_hex, port_hex = hex_address.split(":")
+    raw = bytes.fromhex(ip_hex)
+    # the kernel prints each 32-bit word in host (little-endian) order
+    ip = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(ip) == 16 and ip[:12] == b"\0" * 10 + b"\xff\xff":
+        ip = ip[12:]
+    host = socket.inet_ntop(socket.AF_INET if len(ip) == 4 else socket.AF_INET6, ip)
+    return f"{host}:{int(port_hex, 16)}" if len(ip) == 4 else f"[{host}]:{int(port_hex, 16)}"
+
+
+def _listening_sockets() -> dict[str, str]:
+    """Socket inode -> address, for every TCP socket listening on this machine."""
+    out: dict[str, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == _LISTEN:
+                    out[fields[9]] = _address(fields[1])
+    return out
+
+
+def process_tree(pid: int) -> set[int]:
+    """``pid`` and its descendants (a worker's JVM or Python workers are its children)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p not in tree:
+            tree.add(p)
+            todo.extend(children.get(p, []))
+    return tree
+
+
+def listening_addresses(pid: int) -> list[str]:
+    """The TCP addresses ``pid`` and its descendants listen on (``host:port``), sorted."""
+    sockets = _listening_sockets()
+    found = set()
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{p}/fd/{fd}")
+                    if target.startswith("socket:[") and (inode := target[8:-1]) in sockets:
+                        found.add(sockets[inode])
+    return sorted(found)

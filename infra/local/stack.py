@@ -1,7 +1,8 @@
-"""The local stack: real servers on 127.0.0.1 standing in for the managed services.
+"""The local stack: real servers on 127.0.0.1 (only) standing in for the managed services.
 
 * Kinesis Data Streams -> kinesalite (npm), persisted with LevelDB under ``<home>/kinesis``.
-* DynamoDB (+ Streams) -> DynamoDB Local (AWS's own, Maven Central), persisted under ``<home>/dynamodb``.
+* DynamoDB (+ Streams) -> DynamoDB Local (AWS's own, Maven Central), persisted under ``<home>/dynamodb``,
+  started by ``LoopbackDynamoDB.java`` (its ServerRunner, bound to 127.0.0.1: it has no host option).
 * S3 -> the directory ``<home>/s3``: ``s3://bucket/prefix`` is ``<home>/s3/bucket/prefix``.
 * Athena -> Trino 476 (``infra.local.trino``) over the local Glue Data Catalog
   (``infra.local.glue_catalog``, a file metastore under ``<home>/trino``).
@@ -35,7 +36,7 @@ from infra.local import glue_catalog, lake_contents, trino
 from infra.local.environment import DUMMY_CREDENTIALS, stack_env, stack_lake
 from infra.local.esm import metrics as esm_metrics
 from infra.local.firehose.delivery import status_path as firehose_status_path
-from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
+from infra.local.processes import ProcessSpec, ProcessTable, free_port, listening_addresses, port_open
 from infra.local.workers import workers
 
 if TYPE_CHECKING:
@@ -136,7 +137,8 @@ def servers(settings: Settings) -> list[ProcessSpec]:
                 f"-Djava.library.path={java_lib}",
                 "-cp",
                 f"{java_lib}/*",
-                "software.amazon.dynamodb.services.local.main.ServerRunner",
+                # DynamoDB Local's ServerRunner, bound to 127.0.0.1 (it has no host option)
+                str(NODE_DIR / "LoopbackDynamoDB.java"),
                 "-port",
                 str(settings.dynamodb_port),
                 "-dbPath",
@@ -244,6 +246,7 @@ def status(settings: Settings) -> dict[str, Any]:
                 "pid": pid,
                 "port": spec.port,
                 "healthy": bool(reachable and spec.healthy()),
+                "listening": listening_addresses(pid) if pid is not None else [],
                 "log": str(table.log_path(spec.name)),
             }
         )

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import boto3
+import httpx
 
 from alleycat.settings import Settings
 from infra.local import stack as local_stack
+from infra.local.processes import ProcessTable
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,6 +42,39 @@ def test_trino_listens_on_loopback_only(stack: Settings) -> None:
     assert local, "nothing listens on the Trino port"
     loopback = ("0100007F:", "0000000000000000FFFF00000100007F:", "00000000000000000000000001000000:")
     assert all(address.startswith(loopback) for address in local), local
+
+
+def test_every_listener_is_loopback_and_no_server_answers_a_cross_origin_request(stack: Settings) -> None:
+    """With every server and worker up (the lake's Spark driver included), each listening socket of
+    each of their process trees is on 127.0.0.1 (read from /proc, as `alleycat status` shows it);
+    and Kinesis, DynamoDB Local and the API give a cross-origin browser request no
+    Access-Control-Allow-Origin, so no web page open in the browser can read them."""
+    local_stack.up_all(stack, lake=True)
+    try:
+        components = local_stack.status(stack)["components"]
+        assert all(c["pid"] and c["healthy"] for c in components), components
+        listening = {c["name"]: c["listening"] for c in components}
+        for c in components:
+            if c["port"] is not None:
+                assert f"127.0.0.1:{c['port']}" in c["listening"], c
+        assert listening["lake"], "the Spark driver's RPC and block manager listen too"
+        everything = [address for addresses in listening.values() for address in addresses]
+        assert everything and all(a.startswith("127.0.0.1:") for a in everything), listening
+        assert "on 127.0.0.1:" in _cli("status").stdout
+
+        page = {"Origin": "http://evil.example"}
+        preflight = {**page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        for url in (stack.kinesis_url, stack.dynamodb_url, stack.api_url):
+            for answer in (
+                httpx.options(url, headers=preflight, timeout=5),
+                httpx.post(url, headers={**page, "Content-Type": "application/x-amz-json-1.1"}, content=b"{}"),
+                httpx.get(f"{stack.api_url}/health", headers=page, timeout=5),
+            ):
+                assert "access-control-allow-origin" not in answer.headers, (url, answer.headers)
+    finally:
+        processes = ProcessTable(stack.home)
+        for name in ("lake", "consumer", "api"):
+            processes.stop(name)
 
 
 def test_env_prints_standard_endpoint_settings_that_boto3_follows(stack: Settings) -> None:
