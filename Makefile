@@ -12,7 +12,7 @@ SAM := build/tools/sam/bin/sam
 SCAN := build/tools/scan/bin/checkov
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
-.PHONY: setup run test bench fuzz up down status lint check security typecheck imports lock clean package deploy validate-template
+.PHONY: setup run test bench fuzz chaos up down status lint check security typecheck imports lock clean package deploy validate-template
 
 setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN) \
 	build/trino/.installed
@@ -89,6 +89,10 @@ bench: setup
 fuzz: setup
 	@ALLEYCAT_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -s tests/unit/test_decoder_fuzz.py
 	@ALLEYCAT_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest -q -s tests/integration/test_api.py -k test_openapi_all_checks
+
+# Three rounds of kill -9 of every component during a race (make test runs one round).
+chaos: setup
+	@ALLEYCAT_CHAOS_ROUNDS=3 $(BIN)/python -m pytest -q -s tests/integration/test_chaos.py
 
 # The static checks, in `make lint` and first in `make test`: style, format, import contracts, types.
 check: setup
