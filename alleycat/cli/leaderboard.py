@@ -13,6 +13,7 @@ from collections.abc import Callable
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
 from alleycat.domain.events import CLASS_IDS
 from alleycat.settings import Settings
+from alleycat.support import escape
 from consumers.leaderboards import boards
 
 
@@ -64,7 +65,7 @@ def leaderboard(
         print(f"{'rank':>4}  {'racerId':>8}  {'name':<16} {'total':>12} {'avg':>9} {'max':>9} {'seconds':>7}")
         for r in rows:
             print(
-                f"{r['rank']:>4}  {r['racerId']:>8}  {r['name'][:16]:<16} {r['totalOutput']:>12.3f} "
+                f"{r['rank']:>4}  {r['racerId']:>8}  {escape.terminal(r['name'])[:16]:<16} {r['totalOutput']:>12.3f} "
                 f"{r['avgOutput']:>9.3f} {r['maxOutput']:>9.3f} {r['seconds']:>7}"
             )
     return 0 if any(found.values()) else 1

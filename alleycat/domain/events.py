@@ -13,7 +13,8 @@ event              ``update`` or ``final`` (a racer's last data point)
 deviceTimestamp    integer epoch milliseconds, 2000-01-01 .. 2100-01-01
 second             integer 1 .. MAX_SECOND (a race is 300 s by default)
 raceId             integer >= 0 (``floor(start_ms / 300000)`` for scheduled races)
-name               string, 1 .. 64 characters
+name               string, 1 .. 64 characters (code points, after Unicode NFC); stored NFC; no
+                   control characters (Cc) nor bidi embeddings/overrides/isolates (bad_name)
 racerId            integer 0 .. 99,999,999
 classId            integer 1 .. 6
 cadence            finite number 0 .. 250 (rpm), at most one decimal
@@ -32,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
@@ -221,10 +223,34 @@ def _precise(field: str, value: float, decimals: int, unit: str) -> float:
     )
 
 
+# Bidirectional embeddings, overrides and isolates (LRE..RLO, LRI..PDI): they reorder how the text
+# around a name is displayed (a name could show as someone else's, or flip a board's columns).
+# The marks LRM/RLM (U+200E/F) only affect neutral characters and stay; so do joiners (emoji).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def normalise_name(name: str) -> str:
+    """A racer's name as it is stored: Unicode NFC (one spelling for one name), 1..MAX_NAME_CHARS
+    characters (code points, after NFC), no control characters (category Cc: newlines, tabs, NUL,
+    ESC, C1 controls) and no bidi embeddings/overrides/isolates. Raises ``InvalidEvent("bad_name")``.
+    Markup such as ``<b>`` is a name like any other: outputs escape it."""
+    if name.isascii() and name.isprintable():  # nearly every name: nothing to normalise or refuse
+        normal = name
+    else:
+        normal = unicodedata.normalize("NFC", name)
+        for char in normal:
+            if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS:
+                raise InvalidEvent("bad_name", f"name contains the control character U+{ord(char):04X}")
+    if not 1 <= len(normal) <= MAX_NAME_CHARS:
+        raise InvalidEvent("out_of_range", f"name must have 1..{MAX_NAME_CHARS} characters")
+    return normal
+
+
 def _check_precision(event: Telemetry) -> Telemetry:
     _precise("cadence", event.cadence, 1, "rpm")
     _precise("resistance", event.resistance, 0, "percent")
-    return event
+    name = normalise_name(event.name)
+    return event if name == event.name else msgspec.structs.replace(event, name=name)
 
 
 def _str(doc: dict[str, Any], field: str) -> str:
@@ -248,7 +274,7 @@ def validate(doc: Any) -> Telemetry:
     if event not in EVENT_TYPES:
         raise InvalidEvent("unknown_event", f"event {event[:20]!r} is not one of {', '.join(EVENT_TYPES)}")
     name = _str(doc, "name")
-    if not 1 <= len(name) <= MAX_NAME_CHARS:
+    if not 1 <= len(name) <= MAX_NAME_CHARS:  # before NFC, like the decoder's constraint
         raise InvalidEvent("out_of_range", f"name must have 1..{MAX_NAME_CHARS} characters")
     return _check_precision(
         Telemetry(

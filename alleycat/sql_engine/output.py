@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from alleycat.support import escape
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -58,9 +60,9 @@ def render(result: Result, fmt: str) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows([["" if v is None else _text(v) for v in row] for row in rows])
+        writer.writerows([["" if v is None else escape.csv_cell(_text(v)) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
-    cells = [names, *[[_text(v) for v in row] for row in rows]]
+    cells = [names, *[[escape.terminal(_text(v)) for v in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(names))]
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "-+-".join("-" * w for w in widths))

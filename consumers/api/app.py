@@ -31,6 +31,7 @@ def create_app(settings: Settings, *, dynamodb: Any, cursor_key: bytes, live_pus
     cursors with ``cursor_key`` (``consumers.api.cursor.signing_key``). ``live_push``: serve the
     in-process SSE channel (local); off on Lambda, where IoT Core does it."""
     app = FastAPI(
+        default_response_class=errors.SafeJSONResponse,
         title="Alleycat leaderboard API",
         version="1.0.0",
         description="Race leaderboards, live standings, class and racer records. Errors are "

@@ -11,7 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from alleycat.support import escape
+
 log = logging.getLogger("alleycat.api")
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with ``<``, ``>`` and ``&`` escaped (``alleycat.support.escape.json_for_html``): names,
+    and paths echoed in errors, cannot become markup wherever a client puts the answer."""
+
+    def render(self, content: Any) -> bytes:
+        return escape.json_for_html(super().render(content))
 
 
 class ApiError(Exception):
@@ -50,7 +60,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         log.info("request refused", extra={"path": request.url.path, "status": exc.status, "error": exc.code})
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+        return SafeJSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -58,7 +68,7 @@ def install(app: FastAPI) -> None:
         code = "invalid_body" if errors and errors[0].get("loc", ("",))[0] == "body" else "invalid_parameter"
         message = " ".join(_describe(e) for e in errors[:3]) + " See /openapi.json for the valid ranges."
         log.info("invalid request", extra={"path": request.url.path, "status": 400, "error": code})
-        return JSONResponse(_body(code, message), status_code=400)
+        return SafeJSONResponse(_body(code, message), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -69,20 +79,20 @@ def install(app: FastAPI) -> None:
             body = _body("method_not_allowed", f"{request.method} is not allowed here; see /openapi.json.")
         else:
             body = _body("http_error", str(exc.detail))
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return SafeJSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(BotoCoreError)
     @app.exception_handler(ClientError)
     async def _backend(request: Request, exc: Exception) -> JSONResponse:
         log.error("backend unavailable", exc_info=exc, extra={"path": request.url.path, "status": 503})
-        return JSONResponse(
+        return SafeJSONResponse(
             _body("unavailable", "the leaderboard store did not answer; retry in a few seconds."), status_code=503
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("request failed", exc_info=exc, extra={"path": request.url.path, "status": 500})
-        return JSONResponse(
+        return SafeJSONResponse(
             _body("internal", "the server failed to answer this request; retry later, or report it if it persists."),
             status_code=500,
         )

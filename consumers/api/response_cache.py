@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 from fastapi import Response
 from pydantic import BaseModel
 
+from alleycat.support import escape
+
 PAGE_TTL_S = 2.0
 PAGE_CACHE_SIZE = 1024
 
@@ -79,7 +81,8 @@ class ResponseCache:
             if again and again[0] > time.monotonic():  # built while we waited
                 body = again[1]
             else:
-                body = build().model_dump_json(by_alias=True).encode()
+                # names are data: escaped so the JSON is also safe inside a page
+                body = escape.json_for_html(build().model_dump_json(by_alias=True).encode())
                 self._store(key, body)
         finally:
             building.release()

@@ -27,6 +27,7 @@ from consumers.aggregator import merge_records
 EXAMPLES = int(os.environ.get("ALLEYCAT_FUZZ_EXAMPLES", "300"))
 REASONS = {
     "bad_base64",
+    "bad_name",
     "bad_json",
     "bad_uuid",
     "missing_field",
