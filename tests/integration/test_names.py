@@ -97,9 +97,9 @@ def test_names_are_stored_normalised_or_dead_lettered_and_returned_escaped(stack
     assert stored == {r: unicodedata.normalize("NFC", n) for r, n in accepted.items()}
     assert stored[2] == "Zoé Lévy" and len(stored[2]) == 8
 
-    final_results.process_change(
-        table, LiveChange("1", None, race_from_item(table.item(keys.race_pk(RACE, CLASS), keys.LIVE_SK)))
-    )
+    item = table.item(keys.race_pk(RACE, CLASS), keys.LIVE_SK)
+    assert item is not None
+    final_results.process_change(table, LiveChange("1", None, race_from_item(item)))
 
     # returned escaped: the API's JSON carries no markup, and parses back to the stored name
     from fastapi.testclient import TestClient
