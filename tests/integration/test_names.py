@@ -118,7 +118,7 @@ def test_names_are_stored_normalised_or_dead_lettered_and_returned_escaped(stack
         assert echoed.status_code == 404 and b"<b>" not in echoed.content
 
     # and on the text and CSV outputs: control characters visible, no formula
-    hostile = Result(["name"], [['=HYPERLINK("http://x")'], ["\x1b[2Jgone"], ["\u202eevil"]])
+    hostile = Result(["name"], [('=HYPERLINK("http://x")',), ("\x1b[2Jgone",), ("\u202eevil",)])
     csv_rows = render(hostile, "csv").splitlines()[1:]
     assert csv_rows[0].startswith("\"'=") and "\x1b" not in csv_rows[1] and "\u202e" not in csv_rows[2]
     table_text = render(hostile, "table")
