@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from alleycat.lake.location import Lake
-from alleycat.sql_engine.ddl import PARQUET, PROJECTION_PREFIXES, HiveTable, hive_table
+from alleycat.sql_engine.ddl import HUDI, PARQUET, PROJECTION_PREFIXES, HiveTable, hive_table
 from alleycat.sql_engine.tables import lake_tables
 from alleycat.support.files import atomic_write
 
@@ -125,6 +125,9 @@ def sync(lake: Lake, metastore: Path) -> int:
     for table in lake_tables(lake):
         hive = hive_table(table)
         path = Path(lake.resolve(hive.location))
+        if hive.storage != HUDI:
+            # An S3 prefix with no objects is an empty table on Athena; Trino wants the directory.
+            path.mkdir(parents=True, exist_ok=True)
         table_dir = metastore / hive.database / hive.name
         if _write_if_changed(table_dir / SCHEMA_FILE, table_document(hive, str(path))):
             written += 1

@@ -47,6 +47,13 @@ def test_unknown_tables_and_missing_hudi_tables_are_errors(raw_lake: Lake, tmp_p
         athena.query(Lake("s3://empty", tmp_path), "SELECT count(*) FROM alleycat.telemetry")
 
 
+def test_a_table_with_no_files_yet_is_empty(tmp_path: Path, athena: Athena) -> None:
+    """As an S3 prefix with no objects on Athena: Firehose has written no error record yet."""
+    lake = Lake("s3://fresh-lake", tmp_path)
+    assert athena.query(lake, "SELECT count(*) FROM alleycat.processing_failed").rows == [(0,)]
+    assert athena.query(lake, "SELECT count(*) FROM alleycat.raw_telemetry").rows == [(0,)]
+
+
 def test_a_new_partition_is_seen_once_the_catalog_syncs(raw_lake: Lake, tmp_path: Path, athena: Athena) -> None:
     """A lake of its own: a raw partition copied in later is invisible until the catalog registers it."""
     lake = Lake(raw_lake.uri, tmp_path)
