@@ -7,6 +7,7 @@ import dataclasses
 import random
 from pathlib import Path
 
+import msgspec
 import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
@@ -133,10 +134,10 @@ def test_batch_equals_domain_in_spark_and_hudi_rs_and_replay_changes_nothing(spa
 def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, job) -> None:
     events = race_events(seed=3, races=1, classes=(1,), racers=2, seconds=5)
     newer = events[2]
-    older = dataclasses.replace(
+    older = msgspec.structs.replace(
         newer, uuid="00000000-0000-4000-8000-000000000000", device_timestamp=newer.device_timestamp - 5000, cadence=90.0
     )
-    tie_smaller_uuid = dataclasses.replace(older, device_timestamp=newer.device_timestamp)
+    tie_smaller_uuid = msgspec.structs.replace(older, device_timestamp=newer.device_timestamp)
     process_batch(_raw_frame(spark, events, job), 0, job)
     assert _telemetry(job) == expected_telemetry(events)
 
@@ -145,7 +146,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
         assert _telemetry(job)[newer.key] == (newer.uuid, newer.output_milli)
         assert _results(job) == expected_results(events)
 
-    newest = dataclasses.replace(
+    newest = msgspec.structs.replace(
         older, uuid="ffffffff-ffff-4fff-bfff-ffffffffffff", device_timestamp=newer.device_timestamp
     )
     process_batch(_raw_frame(spark, [newest], job), 2, job)
@@ -154,7 +155,7 @@ def test_a_late_older_message_never_overwrites_a_newer_one(spark: SparkSession, 
     _assert_matches_domain(job, everything)
 
     # newer still, with a lower output: the best at that second must come down
-    lower = dataclasses.replace(
+    lower = msgspec.structs.replace(
         newest, uuid="ffffffff-ffff-4fff-bfff-fffffffffff0", device_timestamp=newer.device_timestamp + 1, cadence=0.0
     )
     process_batch(_raw_frame(spark, [lower], job), 3, job)
@@ -180,7 +181,7 @@ def test_a_batch_recomputes_exactly_the_races_it_touched(spark: SparkSession, jo
     slots = sorted({ev.race_id for ev in events})
     touched = {RaceKey(slots[0], 1), RaceKey(slots[1], 2)}
     rivals = [
-        dataclasses.replace(
+        msgspec.structs.replace(
             next(ev for ev in events if ev.race == key and ev.second == 3),
             uuid=f"ffffffff-ffff-4fff-bfff-{n:012d}",
             device_timestamp=key.race_id * 300_000 + 60_000,  # newer than every message of the race
