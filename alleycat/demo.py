@@ -32,7 +32,7 @@ from alleycat.sql_engine import local as sql_local
 from alleycat.sql_engine import output as sql_output
 from alleycat.sql_engine import params as sql_params
 from consumers.leaderboards import result_rows
-from infra.local import lake_contents, stack, trino
+from infra.local import lake_contents, stack
 from producers.kinesis import KinesisSink
 from producers.readback import StreamRecord, latest_iterators, read_stream
 from producers.run import RunSummary, run_simulation, summary_text
@@ -188,7 +188,7 @@ def show_api_and_sql(settings: Settings, races: list[RaceKey]) -> None:
     # bandit B310: the API URL from the settings
     with urllib.request.urlopen(url, timeout=10) as answer:  # nosec B310
         console.print_json(answer.read().decode())
-    engine = trino.query_settings(settings)
+    engine = sql_local.TrinoSettings.of_stack(settings)
     for name, values in (
         ("race_podium", {"race_id": str(race.race_id), "class_id": str(race.class_id)}),
         ("class_top10", {"class_id": str(race.class_id)}),

@@ -77,7 +77,7 @@ class Athena:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.where = trino.query_settings(settings)
+        self.where = sql_local.TrinoSettings.of_stack(settings)
 
     def register(self, lake: Lake) -> None:
         glue_catalog.sync(lake, trino.metastore_dir(self.settings))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from alleycat.settings import Settings
 from alleycat.sql_engine import SqlError, local, output, params
-from infra.local import trino
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +50,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.show_sql:
             print(sql)
             return 0
-        result = local.run(sql, trino.query_settings(settings))
+        result = local.run(sql, local.TrinoSettings.of_stack(settings))
     print(output.render(result, args.format))
     return 0

@@ -38,6 +38,8 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
+from alleycat.support.characters import is_control
+
 RACE_SECONDS = 300
 RACE_MS = RACE_SECONDS * 1000
 MAX_SECOND = 3600
@@ -223,12 +225,6 @@ def _precise(field: str, value: float, decimals: int, unit: str) -> float:
     )
 
 
-# Bidirectional embeddings, overrides and isolates (LRE..RLO, LRI..PDI): they reorder how the text
-# around a name is displayed (a name could show as someone else's, or flip a board's columns).
-# The marks LRM/RLM (U+200E/F) only affect neutral characters and stay; so do joiners (emoji).
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def normalise_name(name: str) -> str:
     """A racer's name as it is stored: Unicode NFC (one spelling for one name), 1..MAX_NAME_CHARS
     characters (code points, after NFC), no control characters (category Cc: newlines, tabs, NUL,
@@ -239,7 +235,7 @@ def normalise_name(name: str) -> str:
     else:
         normal = unicodedata.normalize("NFC", name)
         for char in normal:
-            if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS:
+            if is_control(char):
                 raise InvalidEvent("bad_name", f"name contains the control character U+{ord(char):04X}")
     if not 1 <= len(normal) <= MAX_NAME_CHARS:
         raise InvalidEvent("out_of_range", f"name must have 1..{MAX_NAME_CHARS} characters")

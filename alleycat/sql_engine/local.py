@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from alleycat.resources import GLUE_DATABASE
+from alleycat.settings import Settings
 from alleycat.sql_engine import SqlError
 from alleycat.sql_engine.output import Result
 
@@ -53,6 +55,11 @@ class TrinoSettings:
     lake_uri: str  # the lake's s3:// URI, as SHOW CREATE TABLE prints the locations
     catalog: str = CATALOG
     timeout_s: float = 300.0
+
+    @classmethod
+    def of_stack(cls, settings: Settings) -> TrinoSettings:
+        """The local stack's Trino (``infra.local.trino`` runs it), the Glue database as its schema."""
+        return cls(host="127.0.0.1", port=settings.trino_port, schema=GLUE_DATABASE, lake_uri=settings.lake_uri)
 
 
 def statement_text(sql: str) -> str:

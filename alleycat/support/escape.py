@@ -11,9 +11,7 @@ they go to, whatever validation let in (older data, other writers). One function
 
 from __future__ import annotations
 
-import unicodedata
-
-from alleycat.domain.events import BIDI_CONTROLS as _BIDI
+from alleycat.support.characters import is_control
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -21,7 +19,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def terminal(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cc" or c in _BIDI else c for c in text)
+    return "".join(f"\\u{ord(c):04x}" if is_control(c) else c for c in text)
 
 
 def csv_cell(text: str) -> str:

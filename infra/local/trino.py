@@ -26,7 +26,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from alleycat.errors import StackError
-from alleycat.resources import GLUE_DATABASE
 from alleycat.settings import Settings
 from alleycat.sql_engine import SqlError
 from alleycat.sql_engine.local import TrinoSettings, execute
@@ -60,11 +59,6 @@ def trino_home(settings: Settings) -> Path:
 def metastore_dir(settings: Settings) -> Path:
     """The file metastore: the local Glue Data Catalog."""
     return trino_home(settings) / "metastore"
-
-
-def query_settings(settings: Settings) -> TrinoSettings:
-    """Where ``alleycat sql`` sends a query: this stack's Trino, the Glue database as its schema."""
-    return TrinoSettings(host="127.0.0.1", port=settings.trino_port, schema=GLUE_DATABASE, lake_uri=settings.lake_uri)
 
 
 def java() -> str:
@@ -145,7 +139,7 @@ def answers(settings: Settings) -> bool:
     except (urllib.error.URLError, OSError, ValueError):
         return False
     try:
-        return execute("SELECT 1", replace(query_settings(settings), timeout_s=5)).rows == [(1,)]
+        return execute("SELECT 1", replace(TrinoSettings.of_stack(settings), timeout_s=5)).rows == [(1,)]
     except SqlError:
         return False
 
