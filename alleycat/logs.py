@@ -6,6 +6,7 @@ Insights; locally they go to the terminal or to ``<home>/logs``.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -37,3 +38,7 @@ def setup(level: str = "WARNING") -> None:
     handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # The handlers' Powertools loggers write to stdout, this one to stderr. When both go to one file
+    # (a local worker's log), a block-buffered stdout would flush half lines between stderr's lines.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
