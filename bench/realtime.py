@@ -1,11 +1,22 @@
-"""The real-time path on a private local stack (temporary home, free ports).
+"""The real-time path on a private local stack (temporary home, free ports), without and with the lake.
 
-Figures: the Aggregator's merge (decode + validate + window state) in events/s on one core without
-I/O; sustained events/s from the simulator at full speed through Kinesis (4 shards), the consumer
-and DynamoDB with zero loss (every racer's LIVE score equals the reference computation);
-standings freshness p50/p99 (deviceTimestamp -> counted in LIVE) for a race replayed in real time;
-DynamoDB writes per race. A race is ``(raceId, classId)``: a simulated slot of six classes is six
-races, each with its own LIVE item.
+Figures, each beside its yardstick from the same run:
+
+* the Aggregator's merge (decode + validate + window state) in events/s on one core, no I/O;
+* the emulator's own ceilings, on a stream of their own: raw PutRecords (``bench.producer.ceiling``)
+  and raw GetRecords (every shard read from TRIM_HORIZON, nothing decoded);
+* backlog drain: a stream pre-loaded while the consumer is stopped, then drained by it (Kinesis ->
+  aggregator -> DynamoDB) until every racer's LIVE score equals the reference: the consumer path's
+  own ceiling, which the sender cannot bound; goal >= 50% of the GetRecords ceiling;
+* sustained end to end: the simulator at full speed (4 shards) with the consumer running, until every
+  LIVE score equals the reference; goal >= 50% of the PutRecords ceiling;
+* standings freshness p50/p99 (deviceTimestamp -> counted in LIVE) for a race replayed in real time;
+  goal p99 <= window + 1 s;
+* DynamoDB writes per race; peak RSS (VmHWM) of every process of the run.
+
+Both passes run on one stack: the second after ``alleycat lake`` (the Firehose stand-in and the Glue
+job on Spark) has started, so the figures show what the lake costs the real-time path on 2 cores. A
+race is ``(raceId, classId)``: a simulated slot of six classes is six races, each with its own LIVE item.
 """
 
 from __future__ import annotations
@@ -13,12 +24,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
+import resource
 import statistics
-import subprocess
+import subprocess  # nosec B404: the bench runs the project's own CLI
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -29,12 +42,18 @@ from alleycat.adapters.race_items import live_item
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
 from alleycat.domain.events import InvalidEvent, RaceKey, parse_event, race_id_for
 from alleycat.domain.scoring import RaceScores, score_races
+from alleycat.settings import Settings
+from bench.producer import CONFIG as CEILING_EVENTS
+from bench.producer import ceiling as put_ceiling
 from consumers.aggregator import merge_records
-from infra.local import stack
-from infra.local.processes import free_port
+from infra.local import stack, workers
+from infra.local.processes import ProcessTable, process_tree
 from producers.simulator import SimConfig, Simulator
+from producers.sinks import Record, partition_key
 
 REPO = Path(__file__).resolve().parents[1]
+SHARDS = 4
+CONVERGE_TIMEOUT_S = 300.0
 
 
 def merge_rate(batches: int = 50, size: int = 1000) -> float:
@@ -64,114 +83,278 @@ def _reference(path: Path) -> dict[RaceKey, RaceScores]:
     return score_races(events)
 
 
-def _simulate(out: Path, start: str, racers: int, seconds: int, speed: float) -> None:
-    subprocess.run(
+@dataclass
+class Pass:
+    """One pass's figures (without or with the lake)."""
+
+    lake: bool
+    put_ceiling: float = 0.0
+    get_ceiling: float = 0.0
+    drain: float = 0.0
+    sustained: float = 0.0
+    fresh_p50: float = 0.0
+    fresh_p99: float = 0.0
+    peaks: dict[str, int] = field(default_factory=dict)  # process -> peak RSS, bytes
+
+
+def _simulate(out: Path, start: str, racers: int, seconds: int, speed: float) -> int:
+    """Run the simulator into the stream (and ``out``); returns its peak RSS in bytes."""
+    proc = subprocess.Popen(
         [sys.executable, "-m", "alleycat.cli", "simulate", "--classes", "1,2,3,4,5,6", "--racers", str(racers),
          "--race-seconds", str(seconds), "--speed", str(speed), "--start", start, "--seed", "5", "--out", str(out)],
-        cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    return _reap(proc)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for a child; its peak RSS in bytes (ru_maxrss is in KiB on Linux)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+    return usage.ru_maxrss * 1024
+
+
+def _converge(table: RaceTable, races: dict[RaceKey, RaceScores], started: float) -> float:
+    """Seconds from ``started`` until every racer's LIVE score equals the reference."""
+    pending = set(races)
+    while pending and time.monotonic() - started < CONVERGE_TIMEOUT_S:
+        for race in list(pending):
+            live = table.read_live(*race)
+            if live and all(
+                racer in live.race.racers and live.race.racers[racer].to_compact() == score.to_compact()
+                for racer, score in races[race].racers.items()
+            ):
+                pending.discard(race)
+        time.sleep(0.1)
+    if pending:
+        raise RuntimeError(f"{len(pending)} race(s) never converged in LIVE: events lost")
+    return time.monotonic() - started
+
+
+def _yardstick_stream(settings: Settings, name: str) -> str:
+    """A stream of the yardsticks' own, with the pipeline's shard count (no consumer reads it)."""
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName=name, ShardCount=settings.shards)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    return name
+
+
+def get_ceiling(stream: str) -> float:
+    """Records/s of raw GetRecords over every shard from TRIM_HORIZON until drained, one thread per
+    shard (as the mapping polls), nothing decoded: the emulator's read ceiling."""
+    kinesis = aws.client("kinesis")
+    shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
+    counts = [0] * len(shards)
+
+    def read(n: int) -> None:
+        iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shards[n], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
+        while iterator:
+            answer = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            counts[n] += len(answer["Records"])
+            if not answer["Records"] and answer.get("MillisBehindLatest", 0) == 0:
+                return
+            iterator = answer.get("NextShardIterator")
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(len(shards))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def _peak(pid: int) -> int:
+    """A running process's peak RSS (VmHWM), bytes; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _stack_peaks(settings: Settings, names: tuple[str, ...]) -> dict[str, int]:
+    """Each named process's peak RSS; a worker's children (the lake's JVM) are shown on their own."""
+    table = ProcessTable(settings.home)
+    peaks: dict[str, int] = {}
+    for name in names:
+        pid = table.pid(name)
+        if pid is None:
+            continue
+        peaks[name] = _peak(pid)
+        for child in sorted(process_tree(pid) - {pid}):
+            comm = Path(f"/proc/{child}/comm").read_text().strip() if Path(f"/proc/{child}/comm").exists() else "?"
+            peaks[f"{name}: {comm} {child}"] = _peak(child)
+    return peaks
+
+
+def _one_pass(settings: Settings, table: RaceTable, tmp: Path, figures: Pass, year: int) -> None:
+    """The yardsticks, the backlog drain, sustained end to end and freshness, then the peaks."""
+    processes = ProcessTable(settings.home)
+    label = "with the lake" if figures.lake else "without the lake"
+    records = [
+        Record(ev.to_json(), partition_key(ev, "race")) for t in Simulator(CEILING_EVENTS).ticks() for ev in t.events
+    ]
+    yardstick = _yardstick_stream(settings, f"yardstick-{year}")
+    figures.put_ceiling = put_ceiling(yardstick, records)
+    figures.get_ceiling = get_ceiling(yardstick)
+    print(
+        f"   [{label}] emulator ceilings: PutRecords {figures.put_ceiling:,.0f} records/s, "
+        f"GetRecords {figures.get_ceiling:,.0f} records/s",
+        flush=True,
+    )
+
+    # 1. backlog drain: the consumer stopped while the stream fills, then timed until LIVE is right
+    processes.stop("consumer")
+    backlog = tmp / f"backlog-{year}.jsonl"
+    sim_peak = _simulate(backlog, f"{year}-01-01T00:00:00Z", racers=300, seconds=60, speed=0)
+    races = _reference(backlog)
+    events = sum(1 for _ in backlog.open("rb"))
+    started = time.monotonic()
+    processes.start(workers.consumer_spec(settings))
+    drained_s = _converge(table, races, started)
+    figures.drain = events / drained_s
+    print(
+        f"   [{label}] backlog drain: {events:,} records in {drained_s:.1f} s (consumer start and the last "
+        f"5 s window included): {figures.drain:,.0f} events/s, {figures.drain / figures.get_ceiling:.0%} of "
+        f"GetRecords",
+        flush=True,
+    )
+
+    # 2. sustained: the simulator at full speed into the running consumer
+    out = tmp / f"max-{year}.jsonl"
+    started = time.monotonic()
+    sim_peak = max(sim_peak, _simulate(out, f"{year}-02-01T00:00:00Z", racers=200, seconds=60, speed=0))
+    sent_s = time.monotonic() - started
+    races = _reference(out)
+    events = sum(1 for _ in out.open("rb"))
+    done_s = _converge(table, races, started)
+    figures.sustained = events / done_s
+    print(
+        f"   [{label}] sustained: {events:,} records sent in {sent_s:.1f} s, all counted in LIVE after "
+        f"{done_s:.1f} s: {figures.sustained:,.0f} events/s end to end, "
+        f"{figures.sustained / figures.put_ceiling:.0%} of PutRecords (zero loss)",
+        flush=True,
+    )
+    for race in sorted(races)[:1]:
+        live = table.read_live(*race)
+        if live is not None:
+            print(
+                f"   [{label}] a LIVE item: {len(json.dumps(live_item(live), default=str)):,} bytes for "
+                f"{len(live.race.racers)} racers after {live.version} writes"
+            )
+
+    # 3. freshness: a race replayed in real time (speed 1); a point's event time is when the
+    # simulator sent its second (run start + second - 1), as on a real bike
+    fresh = tmp / f"fresh-{year}.jsonl"
+    start = f"{year}-03-01T00:00:00Z"
+    sim_started = time.time()
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "alleycat.cli", "simulate", "--classes", "1,2,3,4,5,6", "--racers", "50",
+         "--race-seconds", "30", "--speed", "1", "--start", start, "--seed", "9", "--out", str(fresh)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    fresh_races = [RaceKey(_reference_race_id(start), c) for c in range(1, 7)]
+    seen: dict[int, int] = {}
+    visible: dict[tuple[int, int], float] = {}
+    deadline = None
+    while deadline is None or time.monotonic() < deadline:
+        for race in fresh_races:
+            _poll_live(table, race, seen, visible)
+        if deadline is None:
+            pid, _, usage = os.wait4(sim.pid, os.WNOHANG)
+            if pid:  # the race is over: its last windows still to come
+                sim.returncode, sim_peak = 0, max(sim_peak, usage.ru_maxrss * 1024)
+                deadline = time.monotonic() + 12
+        time.sleep(0.1)
+    lags = sorted(at - (sim_started + second - 1) for (_, second), at in visible.items())
+    figures.fresh_p50, figures.fresh_p99 = statistics.median(lags), lags[max(0, int(len(lags) * 0.99) - 1)]
+    print(
+        f"   [{label}] freshness (sent -> counted in LIVE), {len(lags):,} points of 300 racers: "
+        f"p50 {figures.fresh_p50:.2f} s, p99 {figures.fresh_p99:.2f} s (goal p99 <= 6 s: window 5 s + 1 s)",
+        flush=True,
+    )
+
+    names = ("kinesis", "dynamodb", "trino", "consumer", "lake")
+    figures.peaks = {
+        **_stack_peaks(settings, names),
+        "simulator": sim_peak,
+        "bench (this process)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def _writes(settings: Settings, table: RaceTable, races: set[RaceKey]) -> None:
+    results = bests = 0
+    log = ProcessTable(settings.home).log_path("consumer")
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue  # a line of another writer (the JVM, a traceback)
+        if isinstance(doc, dict) and doc.get("message") == "results written":
+            results += doc["results"]
+            bests += doc["bests"]
+    live_writes = sum(live.version for r in races if (live := table.read_live(*r)) is not None)
+    print(
+        f"   DynamoDB writes for {len(races)} races: LIVE {live_writes}, RESULT {results}, BEST {bests} "
+        f"(+ CLASS items); per race: {(live_writes + results + bests) / len(races):,.0f}"
+    )
+
+
+def _table(passes: list[Pass]) -> None:
+    mib = 1024 * 1024
+    rows = [
+        ("PutRecords ceiling, records/s", [f"{p.put_ceiling:,.0f}" for p in passes]),
+        ("sustained end to end, events/s", [f"{p.sustained:,.0f} ({p.sustained / p.put_ceiling:.0%})" for p in passes]),
+        ("GetRecords ceiling, records/s", [f"{p.get_ceiling:,.0f}" for p in passes]),
+        ("backlog drain, events/s", [f"{p.drain:,.0f} ({p.drain / p.get_ceiling:.0%})" for p in passes]),
+        ("freshness p50 / p99, s", [f"{p.fresh_p50:.2f} / {p.fresh_p99:.2f}" for p in passes]),
+    ]
+    names = sorted({n for p in passes for n in p.peaks}, key=lambda n: (n.startswith("bench"), n))
+    rows += [
+        (f"peak RSS {n}, MiB", [f"{p.peaks[n] / mib:,.0f}" if n in p.peaks else "-" for p in passes]) for n in names
+    ]
+    print(
+        "\n   | measure (goal: sustained >= 50% of PutRecords, drain >= 50% of GetRecords, p99 <= 6 s) "
+        "| without the lake | with the lake |"
+    )
+    print("   | --- | --- | --- |")
+    for name, values in rows:
+        print(f"   | {name} | {' | '.join(values)} |")
 
 
 def run() -> None:
     rate = merge_rate()
-    print(f"   aggregator merge (decode, validate, window state), no I/O: {rate:,.0f} events/s per core")
+    print(f"   aggregator merge (decode, validate, window state), no I/O: {rate:,.0f} events/s per core", flush=True)
 
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as tmp:
-        settings = stack.private_settings(Path(tmp) / "home", ALLEYCAT_SHARDS="4", ALLEYCAT_KINESIS_LIMITS="off")
+        settings = stack.private_settings(
+            Path(tmp) / "home", ALLEYCAT_SHARDS=str(SHARDS), ALLEYCAT_KINESIS_LIMITS="off"
+        )
         stack.up(settings)
         stack.apply_env(settings)
         _clear_clients()
         table = DynamoRaceTable.from_settings(settings)
-        env = {**os.environ, "ALLEYCAT_LIVE_URL": f"http://127.0.0.1:{free_port()}/internal/live"}
-        log = Path(tmp) / "consumer.log"
-        with log.open("wb") as fh:
-            consumer = subprocess.Popen(
-                [sys.executable, "-m", "alleycat.cli", "--log-level", "INFO", "consume"],
-                cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        processes = ProcessTable(settings.home)
+        passes = [Pass(lake=False), Pass(lake=True)]
         try:
-            # 1. sustained throughput with zero loss
-            out = Path(tmp) / "max.jsonl"
+            _one_pass(settings, table, Path(tmp), passes[0], 2031)
             started = time.monotonic()
-            _simulate(out, "2031-01-01T00:00:00Z", racers=200, seconds=60, speed=0)
-            sent_s = time.monotonic() - started
-            races = _reference(out)
-            events = sum(1 for _ in out.open("rb"))
-            pending = set(races)
-            while pending and time.monotonic() - started < 300:
-                for race in list(pending):
-                    live = table.read_live(*race)
-                    want = races[race].racers
-                    if live and all(
-                        rid_ in live.race.racers and live.race.racers[rid_].to_compact() == s.to_compact()
-                        for rid_, s in want.items()
-                    ):
-                        pending.discard(race)
-                time.sleep(0.2)
-            done_s = time.monotonic() - started
-            lost = "zero loss" if not pending else f"NOT CONVERGED: {len(pending)} race(s)"
-            print(
-                f"   sustained: {events:,} records ({sum(len(r.racers) for r in races.values())} racers, 4 shards) "
-                f"sent in {sent_s:.1f} s, all counted in LIVE after {done_s:.1f} s: {events / done_s:,.0f} events/s "
-                f"end to end ({lost}; includes the last 5 s window)"
-            )
-            for race in sorted(races):
-                live = table.read_live(*race)
-                if live is None:
-                    print(f"   LIVE item of race {race.race_id} class {race.class_id}: missing")
-                    continue
-                print(f"   LIVE item of race {race.race_id} class {race.class_id}: "
-                      f"{len(json.dumps(live_item(live), default=str)):,} bytes "
-                      f"for {len(live.race.racers)} racers; LIVE writes {live.version}")  # fmt: skip
-
-            # 2. freshness: a race replayed in real time (speed 1, no faults); a point's event time is
-            # when the simulator sent its second (run start + second - 1), as on a real bike
-            fresh = Path(tmp) / "fresh.jsonl"
-            sim_started = time.time()
-            sim = subprocess.Popen(
-                [sys.executable, "-m", "alleycat.cli", "simulate", "--classes", "1,2,3,4,5,6", "--racers", "50",
-                 "--race-seconds", "30", "--speed", "1", "--start", "2032-01-01T00:00:00Z", "--seed", "9",
-                 "--out", str(fresh)],
-                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            fresh_races = [RaceKey(_reference_race_id("2032-01-01T00:00:00Z"), c) for c in range(1, 7)]
-            seen: dict[int, int] = {}
-            visible: dict[tuple[int, int], float] = {}
-            deadline = None
-            while deadline is None or time.monotonic() < deadline:
-                for race in fresh_races:
-                    _poll_live(table, race, seen, visible)
-                if deadline is None and sim.poll() is not None:
-                    deadline = time.monotonic() + 12
-                time.sleep(0.1)
-            lags = sorted(at - (sim_started + second - 1) for (_, second), at in visible.items())
-            p50, p99 = statistics.median(lags), lags[max(0, int(len(lags) * 0.99) - 1)]
-            print(f"   freshness (sent -> counted in LIVE), {len(lags):,} points of 300 racers: "
-                  f"p50 {p50:.2f} s, p99 {p99:.2f} s (5 s tumbling window)")  # fmt: skip
-
-            # 3. writes per race
-            results = bests = 0
-            for line in log.read_text().splitlines():
-                doc = json.loads(line) if line.startswith("{") else {}
-                if doc.get("message") == "results written":
-                    results += doc["results"]
-                    bests += doc["bests"]
-            all_races = set(races) | set(fresh_races)
-            live_writes = sum(live.version for r in all_races if (live := table.read_live(*r)) is not None)
-            slots = len({r.race_id for r in all_races})
-            print(
-                f"   DynamoDB writes for {len(all_races)} races ({slots} slots x 6 classes): LIVE {live_writes}, "
-                f"RESULT {results}, BEST {bests} (+ CLASS items); per race: "
-                f"{(live_writes + results + bests) / len(all_races):,.0f}"
-            )
+            processes.start(workers.lake_spec(settings))
+            lake_s = time.monotonic() - started
+            print(f"   the lake (Firehose stand-in + Glue job on Spark) streaming after {lake_s:.0f} s", flush=True)
+            _one_pass(settings, table, Path(tmp), passes[1], 2033)
+            races = {race for path in Path(tmp).glob("*.jsonl") for race in _reference(path)}
+            _writes(settings, table, races)
+            _table(passes)
         finally:
-            consumer.send_signal(signal.SIGTERM)
-            try:
-                consumer.wait(60)
-            except subprocess.TimeoutExpired:
-                consumer.kill()
-                consumer.wait()
             stack.down(settings)
             os.environ.clear()
             os.environ.update(saved)

@@ -12,7 +12,10 @@ the median of ``SELECT 1`` in the same run (the yardstick: a round trip that rea
 from __future__ import annotations
 
 import datetime as dt
+import os
 import statistics
+import subprocess  # nosec B404: the bench runs the project's own CLI
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -25,11 +28,13 @@ import pyarrow.parquet as pq
 from alleycat.domain.events import RACE_MS
 from alleycat.lake.location import Lake
 from alleycat.lake.schema import RAW_SCHEMA
+from alleycat.settings import Settings
 from alleycat.sql_engine import local
 from alleycat.sql_engine.params import Query, substitute
 from glue_jobs import session, telemetry_job
 from glue_jobs.config import JobConfig
 from infra.local import glue_catalog, stack, trino
+from infra.local.environment import stack_env
 from infra.local.processes import ProcessTable
 
 QUERIES = Path(__file__).resolve().parents[1] / "sql" / "queries"
@@ -37,6 +42,7 @@ DAY = dt.date(2024, 5, 1)
 RACES, SECONDS, RACERS = 288, 300, 35  # 3,024,000 points
 RETRY_EVERY = 100  # every 100th row is delivered twice
 REPEATS = 3
+CLI_REPEATS = 7
 LAKE_URI = "s3://bench-lake"
 
 
@@ -129,7 +135,8 @@ def run(races: int = RACES) -> None:
         print(f"   Trino started in {time.monotonic() - started:.1f} s (heap {settings.trino_heap})")
         try:
             glue_catalog.sync(lake, trino.metastore_dir(settings))
-            where = replace(trino.query_settings(settings), lake_uri=lake.uri)
+            where = replace(local.TrinoSettings.of_stack(settings), lake_uri=lake.uri)
+            _cli(settings)
             _queries(where, params_for(table))
         finally:
             processes.stop("trino")
@@ -142,6 +149,29 @@ def _median(sql: str, where: local.TrinoSettings) -> tuple[float, int]:
         rows = local.run(sql, where).num_rows
         times.append(time.monotonic() - started)
     return statistics.median(times), rows
+
+
+def _process_median(argv: list[str], env: dict[str, str], stdin: str = "") -> float:
+    times = []
+    for _ in range(CLI_REPEATS):
+        started = time.monotonic()
+        subprocess.run(argv, input=stdin, env=env, check=True, capture_output=True, text=True)  # nosec B603
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def _cli(settings: Settings) -> None:
+    """``alleycat sql`` answering ``SELECT 1`` as a user runs it (a new process: its imports count),
+    beside a bare interpreter's start in the same run (what no command can go below)."""
+    env = {**os.environ, **stack_env(settings)}
+    command = Path(sys.executable).with_name("alleycat")
+    argv = [str(command)] if command.exists() else [sys.executable, "-m", "alleycat.cli"]
+    interpreter = _process_median([sys.executable, "-c", "pass"], env)
+    answer = _process_median([*argv, "sql", "-"], env, stdin="SELECT 1")
+    print(
+        f"   {'alleycat sql: SELECT 1':<24} median {answer:6.2f} s  (goal < 0.30 s; a bare python starts "
+        f"in {interpreter:.2f} s: {answer / interpreter:.1f} x)"
+    )
 
 
 def _queries(where: local.TrinoSettings, values: dict[str, str]) -> None:
