@@ -25,7 +25,7 @@ from rich.table import Table
 from alleycat import settings as env
 from alleycat.adapters import aws
 from alleycat.adapters.race_table import DynamoRaceTable
-from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event
+from alleycat.domain.events import CLASS_IDS, RACE_MS, InvalidEvent, RaceKey, parse_event, race_id_for
 from alleycat.errors import AlleycatError, TimedOut
 from alleycat.settings import Settings
 from alleycat.sql_engine import local as sql_local
@@ -87,6 +87,7 @@ def simulate_races(settings: Settings) -> Simulated:
         racers=RACERS_PER_CLASS,
     )
     sink = KinesisSink(settings.stream, kinesis, DeadLetterFile(settings.dead_letter_dir))
+    console.print(f"watch it live: {page_url(settings, RaceKey(race_id_for(config.race_start(0)), CLASS_IDS[0]))}")
     with console.status("racing ...") as status:
         summary = run_simulation(
             config,
@@ -96,6 +97,11 @@ def simulate_races(settings: Settings) -> Simulated:
         )
     console.print(summary_text(summary))
     return Simulated(summary, start)
+
+
+def page_url(settings: Settings, race: RaceKey) -> str:
+    """The race page (served by the API at its root) on ``race``."""
+    return f"{settings.api_url}/?class={race.class_id}&race={race.race_id}"
 
 
 def show_stream(settings: Settings, simulated: Simulated) -> dict[str, list[StreamRecord]]:
@@ -217,6 +223,7 @@ def run(settings: Settings) -> int:
     show_lake(settings, races)
     show_api_and_sql(settings, races)
     console.rule("done")
+    console.print(f"The race page: {page_url(settings, races[0])} (live, results, all time, riders)")
     console.print(
         f"The stack keeps running: `alleycat status`, `alleycat leaderboard --race {races[0].race_id}`, "
         f"`alleycat lake status`; stop it with `make down`."

@@ -7,4 +7,5 @@ BENCHES = [
     "bench.sql",
     "bench.lake",
     "bench.api",
+    "bench.page",
 ]

@@ -3,10 +3,12 @@
 A LIVE item is one race ``(raceId, classId)``; its message goes to that race's channel
 (``alleycat.adapters.live_channel``: the IoT Core topic ``alleycat.domain.keys.live_topic(raceId,
 classId)``, or the local API). Message: ``{type: "standings", raceId, classId, windowEnd,
-standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds, finished}] (top N),
-changed: [racerIds]}``. Live updates are best-effort; a failure to publish is reported as a batch
-item failure and ends the batch (``consumers.live_changes``); the mapping retries it
-(MaximumRetryAttempts 2, records older than 60 s dropped).
+standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds, finished, lastSecond,
+currentOutput, rolling5Output, rolling60Output, peak5Output, peak60Output, gapOutput, previousRank}]
+(top N; ``RaceScores.standing_rows``, the rider metrics of docs/design.md), changed: [racerIds]}``.
+Live updates are best-effort; a failure to publish is reported as a batch item failure and ends the
+batch (``consumers.live_changes``); the mapping retries it (MaximumRetryAttempts 2, records older
+than 60 s dropped).
 """
 
 from __future__ import annotations
@@ -39,21 +41,25 @@ def dependencies() -> Dependencies:
     return Dependencies(live_publisher_for(settings), settings.live_top)
 
 
-def standings_message(race: RaceScores, window_end: str | None, changed: list[int], top: int) -> dict[str, Any]:
+def standings_message(
+    race: RaceScores, window_end: str | None, changed: list[int], top: int, previous: RaceScores | None = None
+) -> dict[str, Any]:
+    """The message of a race; ``previous``, the race before the change (each row's ``previousRank``)."""
     return {
         "type": "standings",
         "raceId": race.race_id,
         "classId": race.class_id,
         "windowEnd": window_end,
-        "standings": race.standing_rows(top),
+        "standings": race.standing_rows(top, previous),
         "changed": sorted(changed),
     }
 
 
 def publish_change(deps: Dependencies, change: LiveChange) -> bool:
     """Send one LIVE change's standings. Returns False if the channel dropped it (best-effort)."""
-    new = change.new
-    return deps.publisher.publish(new.race.key, standings_message(new.race, new.window_end, change.changed, deps.top))
+    new, old = change.new, change.old
+    message = standings_message(new.race, new.window_end, change.changed, deps.top, old.race if old else None)
+    return deps.publisher.publish(new.race.key, message)
 
 
 def handle(event: dict[str, Any], deps: Dependencies, context: Any = None) -> Handled:

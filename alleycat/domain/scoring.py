@@ -7,6 +7,12 @@
   thousandths (``output_milli``), with the average, the maximum, the number of seconds, the last
   second seen and whether their ``final`` message arrived.
 * Standings rank by total output, highest first; ties go to the lower racerId.
+* Rider metrics (docs/design.md, "Rider metrics"): the current output (the point of the last
+  second), rolling and peak 5 s and 60 s output (average per second) over 5-second buckets
+  (seconds 1-5, 6-10, ...): rolling 5 s is the latest bucket, rolling 60 s the latest 12; a peak
+  is the best such window seen so far. A point more than 60 s older than the racer's last second
+  counts to the total only. The gap to the rider ahead and the previous rank come with the
+  standings rows (``standing_rows``).
 
 ``winners`` is the reference computation over a whole set of messages (tests, the lake, the SQL
 checks all use it). ``RacerScore`` is the compact, mergeable summary the real-time path keeps:
@@ -20,6 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from alleycat.domain.events import PointKey, RaceKey, Telemetry
+
+BUCKET_S = 5  # seconds per bucket of the rolling outputs
+BUCKETS = 12  # buckets kept: 60 s
 
 
 def winners(events: Iterable[Telemetry]) -> dict[PointKey, Telemetry]:
@@ -45,6 +54,11 @@ class RacerScore:
     last_second: int = 0
     finished: bool = False
     counted: int = 0  # bitmap: bit s set when second s is counted
+    current_milli: int = 0  # the point of ``last_second``
+    # output per 5 s bucket, the latest (the bucket of ``last_second``) last; BUCKETS of them
+    buckets: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    peak5_milli: int = 0  # best bucket so far
+    peak60_milli: int = 0  # best sum of BUCKETS consecutive buckets so far
 
     def add(self, second: int, milli: int, final: bool = False) -> bool:
         """Count one point unless its second is already counted. Returns True if it counted."""
@@ -56,8 +70,53 @@ class RacerScore:
         self.total_milli += milli
         self.max_milli = max(self.max_milli, milli)
         self.seconds += 1
-        self.last_second = max(self.last_second, second)
+        self._roll(second, milli)
+        if second >= self.last_second:
+            self.last_second = second
+            self.current_milli = milli
         return True
+
+    def _roll(self, second: int, milli: int) -> None:
+        """Add a point to its 5 s bucket (sliding the buckets on when it starts a new one)."""
+        latest = _bucket(self.last_second) if self.last_second else _bucket(second)
+        bucket = _bucket(second)
+        if bucket > latest:
+            shift = min(bucket - latest, BUCKETS)
+            self.buckets = [*self.buckets[shift:], *([0] * shift)]
+            latest = bucket
+        index = BUCKETS - 1 - (latest - bucket)
+        if index < 0:
+            return  # older than the rolling window: the total only
+        self.buckets[index] += milli
+        self.peak5_milli = max(self.peak5_milli, self.buckets[index])
+        self.peak60_milli = max(self.peak60_milli, sum(self.buckets))
+
+    def _elapsed(self, window_s: int) -> int:
+        """Seconds of a rolling window that the race has run (the first minute is shorter)."""
+        return max(1, min(window_s, self.last_second))
+
+    @property
+    def rolling5_output(self) -> float:
+        """Average output per second over the latest 5 s bucket."""
+        done = self.last_second - (_bucket(self.last_second) * BUCKET_S) if self.last_second else 0
+        return round(self.buckets[-1] / max(1, done) / 1000, 3)
+
+    @property
+    def rolling60_output(self) -> float:
+        """Average output per second over the latest 12 buckets (60 s, fewer at the start)."""
+        return round(sum(self.buckets) / self._elapsed(BUCKETS * BUCKET_S) / 1000, 3)
+
+    @property
+    def peak5_output(self) -> float:
+        return round(self.peak5_milli / BUCKET_S / 1000, 3)
+
+    @property
+    def peak60_output(self) -> float:
+        return round(self.peak60_milli / (BUCKETS * BUCKET_S) / 1000, 3)
+
+    @property
+    def current_output(self) -> float:
+        return self.current_milli / 1000
 
     def add_event(self, ev: Telemetry) -> bool:
         return self.add(ev.second, ev.output_milli, ev.is_final)
@@ -85,6 +144,9 @@ class RacerScore:
             "l": self.last_second,
             "f": self.finished,
             "b": base64.b64encode(self.counted.to_bytes((self.counted.bit_length() + 7) // 8, "little")).decode(),
+            "o": self.current_milli,
+            "k": self.buckets,
+            "p": [self.peak5_milli, self.peak60_milli],
         }
 
     @classmethod
@@ -99,7 +161,16 @@ class RacerScore:
             last_second=int(doc["l"]),
             finished=bool(doc["f"]),
             counted=int.from_bytes(base64.b64decode(doc["b"]), "little"),
+            # items written before the rider metrics have none: they start from zero
+            current_milli=int(doc.get("o", 0)),
+            buckets=[int(v) for v in doc.get("k", [0] * BUCKETS)],
+            peak5_milli=int(doc.get("p", (0, 0))[0]),
+            peak60_milli=int(doc.get("p", (0, 0))[1]),
         )
+
+
+def _bucket(second: int) -> int:
+    return (second - 1) // BUCKET_S
 
 
 @dataclass(slots=True)
@@ -126,8 +197,12 @@ class RaceScores:
     def standings(self) -> list[RacerScore]:
         return rank(self.racers.values())
 
-    def standing_rows(self, limit: int) -> list[dict]:
-        """The top ``limit`` standings as the wire shows them (camelCase, like the events)."""
+    def standing_rows(self, limit: int, previous: RaceScores | None = None) -> list[dict]:
+        """The top ``limit`` standings as the wire shows them (camelCase, like the events), with the
+        rider metrics: ``gapOutput`` (total behind the rider ahead; 0 for the leader) and
+        ``previousRank`` (the place in ``previous``, the race before this change; None: new)."""
+        before = {s.racer_id: place for place, s in enumerate(previous.standings(), 1)} if previous else {}
+        ranked = self.standings()
         return [
             {
                 "rank": place,
@@ -138,8 +213,16 @@ class RaceScores:
                 "maxOutput": s.max_output,
                 "seconds": s.seconds,
                 "finished": s.finished,
+                "lastSecond": s.last_second,
+                "currentOutput": s.current_output,
+                "rolling5Output": s.rolling5_output,
+                "rolling60Output": s.rolling60_output,
+                "peak5Output": s.peak5_output,
+                "peak60Output": s.peak60_output,
+                "gapOutput": (ranked[place - 2].total_milli - s.total_milli) / 1000 if place > 1 else 0.0,
+                "previousRank": before.get(s.racer_id),
             }
-            for place, s in enumerate(self.standings()[:limit], start=1)
+            for place, s in enumerate(ranked[:limit], start=1)
         ]
 
 

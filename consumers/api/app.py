@@ -1,5 +1,7 @@
 """The leaderboard API: FastAPI routes over the single table, the bests export and the live channel.
 
+It also serves the race page at ``/`` (``consumers.api.routers.page``).
+
 The same app runs under uvicorn locally (``alleycat api``) and on Lambda behind an API Gateway REST
 API (``consumers.api.handler``, through Mangum). docs/api.md describes every path.
 
@@ -21,7 +23,7 @@ from consumers.api.cursor import CursorSigner
 from consumers.api.exports import BestsExports
 from consumers.api.live import LiveHub
 from consumers.api.response_cache import ResponseCache
-from consumers.api.routers import classes, exports, health, live, racers, races
+from consumers.api.routers import classes, exports, health, live, page, racers, races
 from consumers.api.services import Services
 from consumers.api.store import Store
 
@@ -50,6 +52,7 @@ def create_app(settings: Settings, *, dynamodb: Any, cursor_key: bytes, live_pus
         app.include_router(router)
     if live_push:
         app.include_router(live.internal)
+    page.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

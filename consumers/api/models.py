@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from alleycat.domain.events import CLASS_IDS
-from alleycat.domain.scoring import RacerScore
 
 
 class Camel(BaseModel):
@@ -83,21 +82,19 @@ class RaceLeaderboard(Camel):
 
 
 class LiveStanding(LeaderboardEntry):
-    last_second: int
+    """A row of the live standings with the rider metrics the pipeline computes
+    (``alleycat.domain.scoring``; docs/design.md, "Rider metrics")."""
 
-    @classmethod
-    def from_score(cls, score: RacerScore, rank: int) -> LiveStanding:
-        return cls(
-            rank=rank,
-            racer_id=score.racer_id,
-            name=score.name,
-            total_output=score.total_output,
-            avg_output=score.avg_output,
-            max_output=score.max_output,
-            seconds=score.seconds,
-            last_second=score.last_second,
-            finished=score.finished,
-        )
+    last_second: int
+    current_output: float = Field(description="output at the racer's last second")
+    rolling5_output: float = Field(description="average output per second over the latest 5 s bucket")
+    rolling60_output: float = Field(description="average output per second over the latest 60 s (12 buckets)")
+    peak5_output: float = Field(description="best 5 s bucket so far, per second")
+    peak60_output: float = Field(description="best 60 s so far, per second")
+    gap_output: float = Field(description="total output behind the racer ranked just above; 0 for the leader")
+    previous_rank: int | None = Field(
+        None, description="rank before this change (the live messages only; null here and for a new racer)"
+    )
 
 
 class LiveStandings(Camel):

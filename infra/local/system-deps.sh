@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the local stack needs: Java 17 (DynamoDB Local, Spark), Node.js + npm
-# (kinesalite), Maven (jar downloads). Installs only what is missing; a no-op when all are there.
+# (kinesalite), Maven (jar downloads), Chromium + its WebDriver (the race page's browser tests,
+# tests/browser). Installs only what is missing; a no-op when all are there.
 set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm  >/dev/null 2>&1 || missing+=(npm)
 command -v mvn  >/dev/null 2>&1 || missing+=(maven)
+[ -x /usr/bin/chromium ]     || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "error: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2

@@ -117,3 +117,51 @@ def test_two_classes_sharing_a_race_id_are_two_races() -> None:
     assert class_4.racers[3].total_milli == 3 * output_milli(90.0, 78)
     assert class_4.racers[3].finished and not any(s.finished for s in class_1.racers.values())
     assert list(races[RaceKey(slot + 1, 2)].racers) == [5]
+
+
+def test_rolling_and_peak_outputs_over_five_second_buckets() -> None:
+    score = RacerScore(7, "Ana", 2)
+    for second in range(1, 66):  # 100 W, except 200 W in seconds 1..5
+        score.add(second, 200_000 if second <= 5 else 100_000)
+    assert score.current_output == 100.0 and score.last_second == 65
+    assert score.rolling5_output == 100.0  # the bucket 61..65
+    assert score.rolling60_output == 100.0  # 6..65: the 200 W bucket has slid out
+    assert score.peak5_output == 200.0  # the bucket 1..5
+    assert score.peak60_output == round((55 * 100 + 5 * 200) / 60, 3)  # 1..60
+    score.add(66, 400_000)  # a new bucket, one second in: its average so far
+    assert score.rolling5_output == 400.0 and score.current_output == 400.0
+    late = RacerScore(8, "Bo", 2)
+    late.add(100, 100_000)
+    assert late.add(10, 1_000_000)  # more than 60 s late: the total only
+    assert late.total_milli == 1_100_000 and late.peak5_output == 20.0 and late.current_output == 100.0
+    back = RacerScore.from_compact(7, score.to_compact())
+    assert back == score
+
+
+def test_rolling_outputs_at_the_start_average_over_the_seconds_ridden() -> None:
+    score = RacerScore(7, "Ana", 2)
+    for second in (1, 2, 3):
+        score.add(second, 150_000)
+    assert score.rolling5_output == score.rolling60_output == 150.0
+    # a LIVE item written before the metrics existed reads back with them at zero
+    old = {k: v for k, v in score.to_compact().items() if k not in ("o", "k", "p")}
+    assert RacerScore.from_compact(7, old).rolling60_output == 0.0
+
+
+def test_standing_rows_carry_the_gap_and_the_previous_rank() -> None:
+    before = RaceScores(1, 2)
+    for racer, milli in ((1, 300_000), (2, 200_000), (3, 100_000)):
+        before.racer(racer, f"r{racer}", 2).add(1, milli)
+    after = RaceScores(1, 2)
+    for racer, milli in ((1, 300_000), (2, 200_000), (3, 100_000)):
+        after.racer(racer, f"r{racer}", 2).add(1, milli)
+    after.racers[3].add(2, 450_000)
+    after.racer(4, "new", 2).add(2, 50_000)
+    rows = after.standing_rows(10, before)
+    assert [(r["racerId"], r["rank"], r["previousRank"], r["gapOutput"]) for r in rows] == [
+        (3, 1, 3, 0.0),
+        (1, 2, 1, 250.0),
+        (2, 3, 2, 100.0),
+        (4, 4, None, 150.0),
+    ]
+    assert after.standing_rows(2)[1]["previousRank"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from alleycat.domain import keys
-from alleycat.domain.scoring import RacerScore, rank
+from alleycat.domain.scoring import RacerScore, RaceScores
 from alleycat.resources import GSI_BOARDS
 from consumers.api.cursor import race_scope
 from consumers.api.errors import not_found
@@ -63,12 +63,14 @@ def race_live(class_id: ClassId, race_id: RaceId, store: StoreDep) -> LiveStandi
             f"race {race_id} of class {class_id} is not running (no live standings); "
             f"finished races are at {race_path(race_id, class_id)}/leaderboard."
         )
-    scores = [RacerScore.from_compact(int(racer), doc) for racer, doc in plain(item["racers"]).items()]
+    race = RaceScores(race_id, class_id)
+    for racer, doc in plain(item["racers"]).items():
+        race.racers[int(racer)] = RacerScore.from_compact(int(racer), doc)
     return LiveStandings(
         race_id=race_id,
         class_id=class_id,
         window_end=item.get("windowEnd"),
         version=int(item["version"]),
         updated_at=plain(item.get("updatedAt")),
-        standings=[LiveStanding.from_score(score, i) for i, score in enumerate(rank(scores), 1)],
+        standings=[LiveStanding.model_validate(row) for row in race.standing_rows(len(race.racers))],
     )

@@ -1,0 +1,56 @@
+"""A real browser for the race page's tests and bench: Debian's ``chromium`` driven by Selenium
+through ``chromium-driver`` (both installed by ``infra/local/system-deps.sh``), headless, with its
+profile in a temporary directory; and where its screenshots go."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "build" / "artifacts" / "browser"  # the browser tests' artifact folder
+
+
+def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> webdriver.Chrome:
+    """A headless Chromium; ``dark`` asks for prefers-color-scheme: dark."""
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        raise FileNotFoundError(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run `make setup` (Debian chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # root in a container has no user namespace for the sandbox
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='alleycat-chromium-')}",
+    ):
+        options.add_argument(argument)
+    if dark:
+        options.add_argument("--force-dark-mode")
+        options.add_argument("--blink-settings=preferredColorScheme=0")
+    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+
+
+def screenshot(driver: WebDriver, name: str) -> Path:
+    """Save the page as ``build/artifacts/browser/<name>.png``; returns the path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def update_figures(driver: WebDriver) -> list[dict[str, Any]]:
+    """The page's own record of each live update: ``{ms, bytes, rows}`` (``window.alleycatPerf``)."""
+    updates: list[dict[str, Any]] = driver.execute_script("return window.alleycatPerf.updates")
+    return updates

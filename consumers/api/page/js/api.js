@@ -1,0 +1,50 @@
+// The API, same origin: JSON answers, and the error shape {error, message} as an Error.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export async function get(path, query = {}) {
+  const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""));
+  const url = params.size ? `${path}?${params}` : path;
+  const answer = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await answer.json().catch(() => ({}));
+  if (!answer.ok) throw new ApiError(answer.status, body.error || "http_error", body.message || `${answer.status} from ${path}`);
+  return body;
+}
+
+// Pages of a cursor-paged list: next() / previous() walk it, keeping the cursors seen.
+export class Pager {
+  constructor(path, key, limit) {
+    this.path = path;
+    this.key = key;
+    this.limit = limit;
+    this.cursors = [null]; // cursors[i]: the cursor of page i
+    this.index = 0;
+    this.next_cursor = null;
+  }
+
+  async load() {
+    const body = await get(this.path, { limit: this.limit, cursor: this.cursors[this.index] });
+    this.next_cursor = body.nextCursor;
+    return body[this.key];
+  }
+
+  get hasNext() { return Boolean(this.next_cursor); }
+  get hasPrevious() { return this.index > 0; }
+
+  next() {
+    this.cursors[this.index + 1] = this.next_cursor;
+    this.index += 1;
+    return this.load();
+  }
+
+  previous() {
+    this.index -= 1;
+    return this.load();
+  }
+}

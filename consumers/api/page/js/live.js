@@ -1,0 +1,209 @@
+// The Live view: a race's standings over Server-Sent Events (the API's /live/stream), a snapshot
+// from /live first, then each pushed update. Every figure on a row comes from the pipeline
+// (alleycat.domain.scoring: rolling and peak outputs, the gap, the previous rank); the page only
+// shows them. Reconnects on its own with a backoff; measures its own update time (window.alleycatPerf).
+
+import { $, clock, el, fill, fmt, row } from "./dom.js";
+import { get } from "./api.js";
+
+export const RACE_SECONDS = 300;
+const SHOWN = 25; // rows drawn until "Show all" (bench.page: the cost of an update grows with them)
+const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+
+// What the browser test and bench.page read: per update, main-thread ms (of which JSON.parse) and bytes.
+export const perf = (window.alleycatPerf = { updates: [], longTasks: 0 });
+if ("PerformanceObserver" in window && PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
+  new PerformanceObserver((list) => { perf.longTasks += list.getEntries().length; }).observe({ type: "longtask" });
+}
+
+export class Live {
+  constructor({ onStandings, onFollow }) {
+    this.onStandings = onStandings; // (standings, message) after each update
+    this.onFollow = onFollow; // (racerId) when a name is picked
+    this.source = null;
+    this.race = null;
+    this.follow = null;
+    this.showAll = false;
+    this.rows = new Map(); // racerId -> {tr, cells}
+    this.standings = [];
+    this.lastUpdate = 0;
+    this.attempt = 0;
+    this.seen = false; // a standings message arrived on this connection
+    $("show-all").addEventListener("click", () => { this.showAll = !this.showAll; this.render(); });
+    setInterval(() => this.tick(), 1000);
+  }
+
+  open(race, follow) {
+    this.close();
+    this.race = race;
+    this.follow = follow;
+    this.standings = [];
+    this.rows.clear();
+    fill($("standings").tBodies[0], []);
+    $("race-title").textContent = `Race ${race.raceId}, class ${race.classId}`;
+    this.connect();
+  }
+
+  setFollow(follow) {
+    this.follow = follow;
+    this.render();
+  }
+
+  close() {
+    clearTimeout(this.retry);
+    if (this.source) this.source.close();
+    this.source = null;
+  }
+
+  connect() {
+    const { classId, raceId } = this.race;
+    this.state("connecting", this.attempt ? `reconnecting (attempt ${this.attempt + 1})` : "connecting");
+    this.seen = false;
+    const source = (this.source = new EventSource(`/classes/${classId}/races/${raceId}/live/stream`));
+    source.addEventListener("subscribed", () => {
+      this.attempt = 0;
+      this.state("live", "live");
+      this.snapshot();
+    });
+    source.addEventListener("standings", (event) => this.receive(event.data));
+    source.onerror = () => {
+      // the browser's own retry gives up on an HTTP error; ours covers restarts and 503s alike
+      source.close();
+      if (this.source !== source) return;
+      const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      this.attempt += 1;
+      this.state("down", `disconnected, retrying in ${wait / 1000} s`);
+      this.retry = setTimeout(() => this.connect(), wait);
+    };
+  }
+
+  async snapshot() {
+    const { classId, raceId } = this.race;
+    try {
+      const body = await get(`/classes/${classId}/races/${raceId}/live`);
+      if (!this.seen) this.update(body.standings, body);
+    } catch (error) {
+      if (!this.seen && error.status === 404) $("standings-count").textContent = "Waiting for the race's first standings …";
+    }
+  }
+
+  receive(data) {
+    const start = performance.now();
+    const message = JSON.parse(data);
+    const parsed = performance.now();
+    this.seen = true;
+    this.update(message.standings, message);
+    void $("standings").offsetHeight; // lay out inside the measurement: the whole cost of an update
+    const ms = performance.now() - start;
+    perf.updates.push({ ms, parseMs: parsed - start, bytes: new Blob([data]).size, rows: message.standings.length });
+  }
+
+  update(standings, message) {
+    this.standings = standings;
+    this.lastUpdate = Date.now();
+    const second = standings.reduce((most, s) => Math.max(most, s.lastSecond ?? s.seconds ?? 0), 0);
+    $("race-clock").textContent = `${clock(second)} / ${clock(RACE_SECONDS)}`;
+    $("race-progress").value = Math.min(second, RACE_SECONDS);
+    this.render();
+    this.tick();
+    this.onStandings(standings, message, second);
+  }
+
+  render() {
+    const standings = this.standings;
+    const shown = this.showAll ? standings : standings.slice(0, SHOWN);
+    place($("standings").tBodies[0], shown.map((s) => this.rowOf(s)));
+    const button = $("show-all");
+    button.hidden = standings.length <= SHOWN;
+    button.textContent = this.showAll ? `Show the top ${SHOWN}` : `Show all ${standings.length}`;
+    $("standings-count").textContent = standings.length ? `${standings.length} riders` : "";
+    this.renderFollowed();
+  }
+
+  renderFollowed() {
+    const at = this.follow === null ? -1 : this.standings.findIndex((s) => s.racerId === this.follow);
+    $("followed").hidden = $("followed-title").hidden = at < 0;
+    if (at < 0) return;
+    const near = this.standings.slice(Math.max(0, at - 1), at + 2);
+    fill($("followed").tBodies[0], near.map((s) => cells(s, this.follow, this.onFollow)));
+    const me = this.standings[at];
+    $("followed-title").textContent =
+      `Following ${me.name}: rank ${me.rank}, peak 5 s ${fmt(me.peak5Output)}, peak 60 s ${fmt(me.peak60Output)}`;
+  }
+
+  // A row per rider, kept across updates; only the text nodes whose text changed are written.
+  rowOf(s) {
+    let kept = this.rows.get(s.racerId);
+    const now = texts(s);
+    if (!kept) {
+      const tr = cells(s, this.follow, this.onFollow);
+      const nodes = [...tr.children].map((td, i) => (i === 2 ? td.firstChild : td).firstChild);
+      kept = { tr, nodes, texts: now, move: tr.children[1] };
+      this.rows.set(s.racerId, kept);
+      return tr;
+    }
+    for (let i = 0; i < now.length; i += 1) {
+      if (now[i] !== kept.texts[i]) kept.nodes[i].data = now[i];
+    }
+    if (now[1] !== kept.texts[1]) kept.move.className = moveClass(s);
+    kept.texts = now;
+    const className = s.racerId === this.follow ? "followed" : "";
+    if (kept.tr.className !== className) kept.tr.className = className;
+    return kept.tr;
+  }
+
+  state(name, text) {
+    $("connection").dataset.state = name;
+    $("connection-text").textContent = text;
+  }
+
+  tick() {
+    if (!this.lastUpdate) return;
+    const ago = Math.round((Date.now() - this.lastUpdate) / 1000);
+    $("last-updated").textContent = `updated ${ago} s ago`;
+  }
+}
+
+// Put rows in order, moving only those out of place (a rank change moves a few, not the table).
+function place(tbody, rows) {
+  let at = tbody.firstChild;
+  for (const tr of rows) {
+    if (tr === at) at = at.nextSibling;
+    else tbody.insertBefore(tr, at);
+  }
+  while (at) {
+    const next = at.nextSibling;
+    at.remove();
+    at = next;
+  }
+}
+
+function arrow(s) {
+  if (s.previousRank === null || s.previousRank === undefined) return "";
+  if (s.previousRank > s.rank) return `▲${s.previousRank - s.rank}`;
+  if (s.previousRank < s.rank) return `▼${s.rank - s.previousRank}`;
+  return "";
+}
+
+function moveClass(s) {
+  return s.previousRank > s.rank ? "up" : s.previousRank < s.rank ? "down" : "";
+}
+
+function texts(s) {
+  return [String(s.rank), arrow(s), s.name, fmt(s.totalOutput), fmt(s.currentOutput), fmt(s.rolling5Output),
+    fmt(s.rolling60Output), s.rank === 1 ? "" : `−${fmt(s.gapOutput)}`];
+}
+
+function cells(s, follow, onFollow) {
+  const t = texts(s);
+  const name = el("button", t[2], "name");
+  name.type = "button";
+  name.title = `Follow ${s.name}`;
+  name.addEventListener("click", () => onFollow(s.racerId));
+  const nameCell = el("td");
+  nameCell.append(name);
+  const tr = row([t[0], el("td", t[1], moveClass(s)), nameCell, t[3], t[4], t[5], t[6], t[7]]);
+  tr.dataset.racer = String(s.racerId);
+  if (s.racerId === follow) tr.className = "followed";
+  return tr;
+}
