@@ -1,13 +1,15 @@
 """``alleycat lake``: the local lake path, Kinesis -> Firehose -> raw Parquet -> Glue job -> Hudi.
 
 * ``alleycat lake`` runs the local Firehose (``infra.local.firehose``) in a thread and the Glue job
-  (``glue_jobs.telemetry_job``, streaming) until interrupted (Ctrl-C, SIGTERM).
+  (``glue_jobs.telemetry_job``, streaming) until interrupted (Ctrl-C, SIGTERM); ``--only firehose``
+  or ``--only job`` runs one of them.
 * ``alleycat lake --once`` delivers what is on the stream now, runs the job once over the new raw
   files (availableNow) and exits: the demo and the tests. ``--backfill`` reprocesses the whole
   raw zone instead.
 * ``alleycat lake status`` shows the raw zone, each Hudi table's timeline and the freshness.
 
-``alleycat up`` starts ``alleycat lake`` in the background (``infra.local.workers``).
+``alleycat up`` starts ``alleycat lake --only firehose`` and ``alleycat lake --only job`` in the
+background, as two workers (``infra.local.workers``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="deliver what is on the stream, process it, exit")
     mode.add_argument("--backfill", action="store_true", help="reprocess the whole raw zone, exit")
+    mode.add_argument("--only", choices=("firehose", "job"), help="run only the Firehose or only the Glue job")
     # the defaults come from Settings, which register cannot see: None here, resolved in the command
     p.add_argument(
         "--trigger-seconds",
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             buffer_seconds=settings.firehose_buffer_seconds if args.buffer_seconds is None else args.buffer_seconds,
             buffer_mb=args.buffer_mb,
             stop=stop,
+            firehose=args.only != "job",
+            job=args.only != "firehose",
         )
     return 0
 

@@ -1,8 +1,9 @@
 """The local lake path: Kinesis -> the local Firehose -> raw Parquet -> the Glue job -> Hudi.
 
-* ``run_streaming``: the Firehose (``infra.local.firehose``) in a thread and the streaming Glue job
-  (``glue_jobs.telemetry_job``) until stopped; the stack's ``lake`` worker. Its ``ready_file``
-  exists while the job streams.
+* ``run_streaming``: the Firehose (``infra.local.firehose``) and/or the streaming Glue job
+  (``glue_jobs.telemetry_job``) until stopped. The stack runs them as two workers, ``firehose``
+  and ``lake``, so each can crash and come back alone, as the two services do. The job's
+  ``ready_file`` holds its pid while it streams.
 * ``process_once``: deliver what is on the stream now and run the job once over the new raw files
   (availableNow): the demo and the tests. ``backfill`` reprocesses the whole raw zone instead.
 * ``deliver_once``: only the Firehose part of ``process_once``.
@@ -15,11 +16,13 @@ job's Hive sync does on AWS, so Trino sees them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
 from alleycat.errors import StackError
 from alleycat.settings import Settings
+from alleycat.support.files import atomic_write_text
 from glue_jobs.config import JobConfig, Mode
 from infra.local import glue_catalog, trino
 from infra.local.environment import stack_lake
@@ -78,31 +81,50 @@ def backfill(settings: Settings) -> None:
 
 
 def run_streaming(
-    settings: Settings, trigger_seconds: int, buffer_seconds: float, buffer_mb: float, stop: threading.Event
+    settings: Settings,
+    trigger_seconds: int,
+    buffer_seconds: float,
+    buffer_mb: float,
+    stop: threading.Event,
+    firehose: bool = True,
+    job: bool = True,
 ) -> None:
-    """The Firehose and the streaming job until ``stop`` is set (or Ctrl-C); both stop cleanly
-    (flush, checkpoint). Raises ``StackError`` if the job fails."""
+    """The Firehose (in a thread) and/or the streaming job until ``stop`` is set (or Ctrl-C); both
+    stop cleanly (flush, checkpoint). Raises ``StackError`` if the job fails."""
+    delivery = None
+    if firehose:
+        stream = DeliveryStream(settings, buffer_seconds=buffer_seconds, buffer_mb=buffer_mb)
+        delivery = threading.Thread(target=stream.run, args=(stop,), name="firehose", daemon=True)
+        delivery.start()
+    try:
+        if job:
+            _stream_job(settings, trigger_seconds, stop)
+        else:
+            while not stop.wait(1.0):
+                pass
+    except KeyboardInterrupt:  # Ctrl-C: stop as on SIGTERM (flush, checkpoint)
+        pass
+    finally:
+        stop.set()
+        if delivery is not None:
+            delivery.join(timeout=30)
+
+
+def _stream_job(settings: Settings, trigger_seconds: int, stop: threading.Event) -> None:
     from glue_jobs import session, telemetry_job  # Spark: see process_once
 
-    delivery = DeliveryStream(settings, buffer_seconds=buffer_seconds, buffer_mb=buffer_mb)
-    firehose = threading.Thread(target=delivery.run, args=(stop,), name="firehose", daemon=True)
-    firehose.start()
     spark = session.local_spark_session()
     query = telemetry_job.start(spark, job_config(settings, "stream", trigger_seconds))
     ready = ready_file(settings)
     ready.parent.mkdir(parents=True, exist_ok=True)
-    ready.touch()
+    atomic_write_text(ready, str(os.getpid()))  # a file left by a killed job names a dead pid
     log.info("lake streaming", extra={"lake": settings.lake_uri, "triggerSeconds": trigger_seconds})
     try:
         while query.isActive and not stop.is_set():
             sync_catalog(settings)  # new raw and Hudi partitions (a listing per table: cheap)
             stop.wait(1.0)
-    except KeyboardInterrupt:
-        stop.set()
     finally:
         ready.unlink(missing_ok=True)
-        stop.set()
-        firehose.join(timeout=30)
         query.stop()
         spark.stop()
     if query.exception():

@@ -3,6 +3,11 @@
 Each process writes its log to ``<home>/logs/<name>.log`` and its pid to ``<home>/run/<name>.pid``.
 ``stop`` only signals pids that this module recorded (and that still run the recorded command), so
 ``alleycat down`` never touches anything it did not start.
+
+A process killed with SIGKILL a moment ago is not gone at once: until the kernel has torn it down it
+is still listed (and may hold its listening socket). ``pid`` counts a process with SIGKILL pending or
+already exiting as gone, and ``start`` waits for the port of a server that died to be released
+before it calls the port taken, so ``alleycat up`` right after a crash restarts it.
 """
 
 from __future__ import annotations
@@ -44,10 +49,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PORT_RELEASE_WAIT_S = 15.0  # a killed JVM can take seconds to exit and close its sockets
+
+
 class ProcessTable:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, port_release_wait_s: float = PORT_RELEASE_WAIT_S) -> None:
         self.run_dir = home / "run"
         self.log_dir = home / "logs"
+        self.port_release_wait_s = port_release_wait_s
 
     def _pidfile(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
@@ -68,6 +77,8 @@ class ProcessTable:
             return None
         if [c.decode(errors="replace") for c in cmdline if c] != record["argv"]:
             return None  # the pid was reused by something else
+        if _dying(pid):
+            return None
         return pid
 
     def log_tail(self, name: str, lines: int = 5) -> str:
@@ -82,7 +93,7 @@ class ProcessTable:
         running = self.pid(spec.name)
         if running is not None:
             return running
-        if spec.port is not None and port_open(spec.port):
+        if spec.port is not None and not _released(spec.port, self.port_release_wait_s):
             raise StackError(
                 f"{spec.name}: port {spec.port} on 127.0.0.1 is in use by another process; stop it or "
                 f"choose another port (see `alleycat env --help`)"
@@ -136,6 +147,39 @@ class ProcessTable:
                 os.killpg(pid, signal.SIGKILL)
         self._pidfile(name).unlink(missing_ok=True)
         return True
+
+
+def _released(port: int, wait_s: float) -> bool:
+    """Whether nothing listens on ``port``, waiting up to ``wait_s`` for a dying holder to let go.
+    (The servers set SO_REUSEADDR, so connections left in TIME_WAIT do not block the new bind.)"""
+    deadline = time.monotonic() + wait_s
+    while port_open(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+_SIGKILL_BIT = 1 << (signal.SIGKILL - 1)  # in the pending-signal masks of /proc/<pid>/status
+_PF_EXITING = 0x4  # a task flag (/proc/<pid>/stat field 9): the task is in do_exit
+
+
+def dying(status: str, stat: str) -> bool:
+    """From /proc/<pid>/status and /proc/<pid>/stat: the process is a zombie, exiting, or has
+    SIGKILL pending (kill -9 marks every thread at once; the teardown follows)."""
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if fields.get("State", "").strip()[:1] in ("Z", "X"):
+        return True
+    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
+    flags = int(stat.rsplit(")", 1)[1].split()[6])
+    return bool(pending & _SIGKILL_BIT or flags & _PF_EXITING)
+
+
+def _dying(pid: int) -> bool:
+    try:
+        return dying(Path(f"/proc/{pid}/status").read_text(), Path(f"/proc/{pid}/stat").read_text())
+    except (OSError, IndexError, ValueError):
+        return True  # gone while we looked
 
 
 def _alive(pid: int) -> bool:

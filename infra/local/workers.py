@@ -2,7 +2,12 @@
 
 * ``api``: the leaderboard API (``alleycat api``), healthy when ``GET /health`` answers 200;
 * ``consumer``: the event source mappings (``alleycat consume``), healthy while its heartbeat is fresh;
-* ``lake``: the local Firehose and the streaming Glue job (``alleycat lake``), healthy once streaming.
+* ``firehose``: the local Firehose (``alleycat lake --only firehose``), healthy once it reports;
+* ``lake``: the streaming Glue job (``alleycat lake --only job``), healthy once streaming.
+
+The Firehose and the job are two processes, as they are two services: either may crash and come
+back alone. A worker is healthy by a file that names its pid, so a file left by a killed
+predecessor never passes for the new process.
 
 Each runs ``python -m alleycat.cli <command>`` with the stack's environment
 (``infra.local.environment``), so it builds the same ``Settings`` as the process that started it.
@@ -10,22 +15,44 @@ Each runs ``python -m alleycat.cli <command>`` with the stack's environment
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 from alleycat.settings import Settings
 from infra.local.environment import stack_env
 from infra.local.esm.runtime import heartbeat_path
+from infra.local.firehose.delivery import status_path as firehose_status_path
 from infra.local.lake import ready_file
-from infra.local.processes import ProcessSpec
+from infra.local.processes import ProcessSpec, ProcessTable
 
 HEARTBEAT_FRESH_S = 10.0  # the consumer touches its heartbeat every second
 
 
-def _command(name: str) -> list[str]:
-    return [sys.executable, "-m", "alleycat.cli", name]
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "alleycat.cli", *args]
+
+
+def _names_running(path: Path, settings: Settings, name: str) -> Callable[[], bool]:
+    """Healthy when ``path`` (a pid, or JSON with ``pid``) names the running worker ``name``."""
+
+    def healthy() -> bool:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return False
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return False
+        pid = doc.get("pid") if isinstance(doc, dict) else doc
+        return pid is not None and pid == ProcessTable(settings.home).pid(name)
+
+    return healthy
 
 
 def api_answers(settings: Settings) -> bool:
@@ -52,29 +79,41 @@ def api_spec(settings: Settings) -> ProcessSpec:
 def consumer_spec(settings: Settings) -> ProcessSpec:
     """Live updates go to the local API's ``/internal/live`` (``ALLEYCAT_LIVE_URL`` of the stack's environment)."""
     beat = heartbeat_path(settings.home)
+    ours = _names_running(beat, settings, "consumer")
 
     def healthy() -> bool:
         try:
-            return time.time() - beat.stat().st_mtime < HEARTBEAT_FRESH_S
+            return time.time() - beat.stat().st_mtime < HEARTBEAT_FRESH_S and ours()
         except FileNotFoundError:
             return False
 
     return ProcessSpec(name="consumer", argv=_command("consume"), port=None, healthy=healthy, env=stack_env(settings))
 
 
+def firehose_spec(settings: Settings) -> ProcessSpec:
+    return ProcessSpec(
+        name="firehose",
+        argv=_command("lake", "--only", "firehose"),
+        port=None,
+        healthy=_names_running(firehose_status_path(settings.home), settings, "firehose"),
+        env=stack_env(settings),
+        start_timeout_s=30.0,
+    )
+
+
 def lake_spec(settings: Settings) -> ProcessSpec:
     """Spark takes its time to start: up to three minutes until the job streams."""
     return ProcessSpec(
         name="lake",
-        argv=_command("lake"),
+        argv=_command("lake", "--only", "job"),
         port=None,
-        healthy=ready_file(settings).exists,
+        healthy=_names_running(ready_file(settings), settings, "lake"),
         env=stack_env(settings),
         start_timeout_s=180.0,
     )
 
 
 def workers(settings: Settings, lake: bool = True) -> list[ProcessSpec]:
-    """The workers in start order; without the lake (Spark) when ``lake`` is False."""
+    """The workers in start order; without the lake (Firehose and Spark) when ``lake`` is False."""
     specs = [api_spec(settings), consumer_spec(settings)]
-    return [*specs, lake_spec(settings)] if lake else specs
+    return [*specs, firehose_spec(settings), lake_spec(settings)] if lake else specs

@@ -25,7 +25,7 @@ def test_up_is_idempotent_and_status_reports_health_and_shards(stack: Settings) 
     servers, workers = status["components"][:3], status["components"][3:]
     assert [c["name"] for c in servers] == ["kinesis", "dynamodb", "trino"]
     assert all(c["healthy"] and c["pid"] for c in servers)
-    assert {c["name"] for c in workers} == {"api", "consumer", "lake"}
+    assert {c["name"] for c in workers} == {"api", "consumer", "firehose", "lake"}
     assert not any(c["pid"] for c in workers)  # the test session starts the servers only
     assert len([s for s in status["shards"] if s["open"]]) == stack.shards
     result = _cli("status")
@@ -73,7 +73,7 @@ def test_every_listener_is_loopback_and_no_server_answers_a_cross_origin_request
                 assert "access-control-allow-origin" not in answer.headers, (url, answer.headers)
     finally:
         processes = ProcessTable(stack.home)
-        for name in ("lake", "consumer", "api"):
+        for name in ("lake", "firehose", "consumer", "api"):
             processes.stop(name)
 
 

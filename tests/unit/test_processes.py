@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from alleycat.errors import StackError
-from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
+from infra.local.processes import ProcessSpec, ProcessTable, dying, free_port, port_open
 
 
 def _sleeper(name: str, healthy=lambda: True, seconds: int = 30) -> ProcessSpec:
@@ -59,8 +61,56 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
         assert port_open(port)
         spec = ProcessSpec(name="kinesis", argv=[sys.executable, "-c", "pass"], port=port, healthy=lambda: True)
+        started = time.monotonic()
         with pytest.raises(StackError, match=f"port {port} on 127.0.0.1 is in use"):
-            ProcessTable(tmp_path).start(spec)
+            ProcessTable(tmp_path, port_release_wait_s=0.5).start(spec)
+        assert time.monotonic() - started >= 0.5  # it waited for a dying holder first
+
+
+def _listener(port: int, seconds: float) -> list[str]:
+    code = (
+        "import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+        f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep({seconds})"
+    )
+    return [sys.executable, "-c", code]
+
+
+def test_a_port_still_held_by_a_dying_server_is_waited_for(tmp_path: Path) -> None:
+    """The restart right after a kill -9: the old server's socket goes away a moment later."""
+    port = free_port()
+    old = subprocess.Popen(_listener(port, 1.5))
+    try:
+        deadline = time.monotonic() + 10
+        while not port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert port_open(port)
+        spec = ProcessSpec(name="server", argv=_listener(port, 30), port=port, healthy=lambda: port_open(port))
+        table = ProcessTable(tmp_path, port_release_wait_s=10)
+        pid = table.start(spec)
+        assert old.poll() is not None and table.pid("server") == pid
+        table.stop("server")
+    finally:
+        old.kill()
+        old.wait()
+
+
+def test_a_process_being_killed_counts_as_gone() -> None:
+    status = Path("/proc/self/status").read_text()
+    stat = Path("/proc/self/stat").read_text()
+    assert not dying(status, stat)
+
+    def with_line(name: str, value: str) -> str:
+        lines = status.splitlines(True)
+        return "".join(f"{name}:\t{value}\n" if line.startswith(f"{name}:") else line for line in lines)
+
+    assert dying(with_line("SigPnd", f"{1 << 8:016x}"), stat)  # SIGKILL pending: the teardown follows
+    assert dying(with_line("ShdPnd", f"{1 << 8:016x}"), stat)
+    assert not dying(with_line("SigPnd", f"{1 << 14:016x}"), stat)  # SIGTERM pending: it may still handle it
+    assert dying(with_line("State", "Z (zombie)"), stat)
+    head, tail = stat.rsplit(")", 1)
+    fields = tail.split()
+    fields[6] = str(int(fields[6]) | 0x4)  # PF_EXITING
+    assert dying(status, f"{head}) {' '.join(fields)}")
 
 
 def test_missing_program_says_how_to_fix(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ in-flight batch is finished and checkpointed, then the threads exit.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from alleycat.resources import MAPPINGS, MappingDef
 from alleycat.settings import Settings
+from alleycat.support.files import atomic_write_text
 from infra.local.esm.checkpoints import Checkpoint, CheckpointStore
 from infra.local.esm.delivery import OnFailureDestination, Policy
 from infra.local.esm.function import Function
@@ -254,7 +256,7 @@ def run(settings: Settings, names: Sequence[str] = (), stop: threading.Event | N
     beat = heartbeat_path(settings.home)
     beat.parent.mkdir(parents=True, exist_ok=True)
     while not stop.is_set():
-        beat.touch()
+        atomic_write_text(beat, str(os.getpid()))  # its pid: a beat left by a killed consumer is not ours
         stop.wait(1.0)
     for runner in runners:
         runner.join()
