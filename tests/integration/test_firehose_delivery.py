@@ -21,9 +21,11 @@ from alleycat.adapters import aws
 from alleycat.domain.events import Telemetry
 from alleycat.lake.schema import RAW_PARTITIONS, RAW_SCHEMA, raw_partition
 from alleycat.settings import Settings
+from alleycat.testing.raw_zone import FailingObjectWrites
 from infra.local import stack as local_stack
 from infra.local.environment import stack_lake
 from infra.local.firehose.delivery import DeliveryStream
+from infra.local.firehose.objects import LocalObjects
 
 START_MS = 1_714_602_600_000  # 2024-05-01T22:30:00Z: events span three hours and two days
 
@@ -216,3 +218,25 @@ def test_children_shards_are_read_after_their_parent(own_stream: Settings) -> No
         drain(stream)
     assert Counter(r["uuid"] for r in raw_rows(own_stream)) == Counter(ev.uuid for ev in before + after)
     assert stream.checkpoints[parent["ShardId"]].finished
+
+
+def test_failed_raw_zone_writes_are_retried_and_nothing_is_lost(own_stream: Settings) -> None:
+    """Writes to the raw zone fail (the object store's errors): each is tried again until it goes
+    through, the checkpoints wait for it, and every record is delivered exactly once."""
+    events = valid_events(120, random.Random(11))  # two hours: two Parquet objects
+    bad = malformed_events(3)  # and one processing-failed object
+    put_events(own_stream, events)
+    put(own_stream, [(p, f"bad-{i}") for i, (p, _) in enumerate(bad)])
+    objects = FailingObjectWrites(LocalObjects()).fail(5)
+    stream = DeliveryStream(
+        own_stream, name=f"{own_stream.stream}-raw", buffer_seconds=3600, buffer_mb=64, objects=objects,
+        write_retry_s=0.01,
+    )  # fmt: skip
+    drain(stream)
+    assert objects.failed == 5 and stream.status().write_retries == 5
+    assert Counter(r["uuid"] for r in raw_rows(own_stream)) == Counter(ev.uuid for ev in events)
+    assert Counter(base64.b64decode(d["rawData"]) for d in failed_docs(own_stream)) == Counter(p for p, _ in bad)
+    assert all(not p.name.startswith((".", "_")) for p in visible_files(own_stream))  # no partial objects
+    restarted = delivery_stream(own_stream, buffer_seconds=3600, buffer_mb=64)
+    drain(restarted)  # the checkpoints are past everything: nothing delivered twice
+    assert restarted.status().records_delivered == 0

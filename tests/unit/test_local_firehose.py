@@ -22,7 +22,7 @@ from alleycat.support.files import atomic_write
 from consumers.firehose_transform import handler as real_transform
 from infra.local.firehose.converter import convert
 from infra.local.firehose.invocation import Arns, invocations, invoke
-from infra.local.firehose.objects import object_name, write_parquet
+from infra.local.firehose.objects import LocalObjects, object_name, parquet_body
 from infra.local.firehose.records import KinesisRecord, Transformed
 
 ARNS = Arns(
@@ -191,7 +191,7 @@ def test_conversion_to_parquet_keeps_raw_schema_types(tmp_path: Path) -> None:
     rows, failed = convert(outcome.transformed)
     assert not failed and list(rows) == [("2021-05-12", "12")]
     path = tmp_path / "x.parquet"
-    write_parquet(rows[("2021-05-12", "12")], path)
+    LocalObjects().put(path, parquet_body(rows[("2021-05-12", "12")]))
     table = pq.read_table(path)
     assert table.schema.equals(RAW_SCHEMA)
     assert table.schema.field("racer_id").type == pa.int32() and table.schema.field("output").type == pa.float64()

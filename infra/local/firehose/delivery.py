@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ from infra.local.firehose.buffer import Buffer
 from infra.local.firehose.checkpoints import CheckpointStore
 from infra.local.firehose.converter import convert
 from infra.local.firehose.invocation import INVOCATION_MB, INVOKE_RETRIES, Arns, Handler, invocations, invoke
-from infra.local.firehose.objects import object_name, write_json_lines, write_parquet
+from infra.local.firehose.objects import LocalObjects, ObjectStore, json_lines_body, object_name, parquet_body
 from infra.local.firehose.reader import StreamReader
 from infra.local.firehose.records import KinesisRecord, Outcome
 
@@ -39,6 +40,8 @@ MIB = 1024 * 1024
 POLL_INTERVAL_S = 0.2  # at most 5 GetRecords a second per shard
 IDLE_WAIT_S = 1.0
 STATUS_EVERY_S = 1.0
+WRITE_RETRY_S = 5.0  # Firehose retries a failed S3 delivery every 5 seconds ...
+WRITE_RETRY_FOR_S = 24 * 3600.0  # ... for up to 24 hours
 
 
 def status_path(home: Path, name: str = DEFAULT_NAME) -> Path:
@@ -57,6 +60,7 @@ class DeliveryStatus:
     buffered_records: int
     checkpoint_lag_s: float  # age of the oldest record read but not yet delivered and checkpointed
     millis_behind_latest: int  # the largest of the shards' MillisBehindLatest at the last read
+    write_retries: int  # object writes that failed and were tried again
 
 
 class DeliveryStream:
@@ -73,6 +77,8 @@ class DeliveryStream:
         invocation_mb: float = INVOCATION_MB,
         retries: int = INVOKE_RETRIES,
         retry_backoff_s: float = 0.5,
+        objects: ObjectStore | None = None,
+        write_retry_s: float = WRITE_RETRY_S,
     ) -> None:
         self.settings = settings
         self.name = name
@@ -80,6 +86,8 @@ class DeliveryStream:
         self.invocation_bytes = int(invocation_mb * MIB)
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
+        self.objects = objects or LocalObjects()
+        self.write_retry_s = write_retry_s
         self.lake = stack_lake(settings)
         source = KinesisSource(settings, FUNCTION_NAME)
         self.arns = _arns(source.arn, name, settings.region)
@@ -87,7 +95,7 @@ class DeliveryStream:
         self.buffer = Buffer(int(buffer_mb * MIB), buffer_seconds)
         self.store = CheckpointStore(settings.home / "firehose" / name / "checkpoints.json", self.arns.source_stream)
         self.checkpoints = self.store.load()
-        self._files = self._delivered = self._failed = self._dropped = 0
+        self._files = self._delivered = self._failed = self._dropped = self._write_retries = 0
         self._last_delivery: datetime | None = None
         self._status_written = 0.0
 
@@ -145,6 +153,7 @@ class DeliveryStream:
                 for shard, cp in sorted(self.checkpoints.items())
             },
             "updated_at": time.time(),
+            "pid": os.getpid(),  # a status left by a killed process names a dead pid
         }
         atomic_write_text(status_path(self.settings.home, self.name), json.dumps(doc))
 
@@ -160,6 +169,7 @@ class DeliveryStream:
             buffered_records=len(self.buffer),
             checkpoint_lag_s=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
             millis_behind_latest=max(self.reader.behind_ms.values(), default=0),
+            write_retries=self._write_retries,
         )
 
     def _deliver(self, records: list[KinesisRecord]) -> None:
@@ -172,11 +182,12 @@ class DeliveryStream:
         layout = self.lake.layout
         for (dt, hour), part_rows in sorted(rows.items()):
             uri = uris.join(layout.raw, f"dt={dt}", f"hour={hour}", object_name(self.name, now, ".parquet"))
-            write_parquet(part_rows, Path(self.lake.resolve(uri)))
+            self._put(Path(self.lake.resolve(uri)), parquet_body(part_rows))
         if failed:
             oldest = datetime.fromtimestamp(min(f.record.arrival_ms for f in failed) / 1000, UTC)
             uri = uris.join(layout.processing_failed, f"{oldest:%Y/%m/%d/%H}", object_name(self.name, now))
-            write_json_lines([f.error_record(self.arns.function) for f in failed], Path(self.lake.resolve(uri)))
+            docs = [f.error_record(self.arns.function) for f in failed]
+            self._put(Path(self.lake.resolve(uri)), json_lines_body(docs))
         delivered = sum(len(r) for r in rows.values())
         self._files += len(rows) + bool(failed)
         self._delivered += delivered
@@ -194,6 +205,26 @@ class DeliveryStream:
                 "partitions": len(rows),
             },
         )
+
+    def _put(self, path: Path, body: bytes) -> None:
+        """Write one object, retrying a failed write every ``write_retry_s`` as Firehose retries S3.
+        The objects written before stay (a retry never rewrites them) and the checkpoints wait, so a
+        crash during the retries re-delivers the buffer: at least once. Past 24 hours Firehose
+        discards the data; here the error goes up and the whole delivery is tried again."""
+        deadline = time.monotonic() + WRITE_RETRY_FOR_S
+        while True:
+            try:
+                self.objects.put(path, body)
+                return
+            except OSError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                self._write_retries += 1
+                log.warning(
+                    "object write failed; retrying",
+                    extra={"deliveryStream": self.name, "object": path.name, "error": str(exc)[:200]},
+                )
+                time.sleep(self.write_retry_s)
 
 
 def _arns(stream_arn: str, delivery_stream: str, region: str) -> Arns:
