@@ -13,6 +13,9 @@ the table to the Glue Data Catalog (Hive sync).
 
 from __future__ import annotations
 
+import re
+
+import pyarrow.fs as pafs
 from pyspark.sql import DataFrame, SparkSession
 
 from alleycat.lake import uris
@@ -75,10 +78,16 @@ def delete(df: DataFrame, target: CatalogTable, glue_database: str = "") -> None
     ).mode("append").save(target.path)
 
 
+_COMPLETED = re.compile(r"^\d+\.(commit|replacecommit|deltacommit)$")  # a completed instant (timeline layout 1)
+
+
 def exists(target: CatalogTable) -> bool:
-    """Whether the table has been written (a first write creates it)."""
+    """Whether the table has a completed commit. A first write creates the table; if that write is
+    killed mid-commit, the table has a timeline but no commit, and reading it yields no columns:
+    it counts as not there yet (the replayed write then rolls the failed commit back)."""
     fs, path = uris.filesystem(target.path, local_root=None)  # ``path`` is already resolved
-    return bool(fs.get_file_info(f"{path}/.hoodie/hoodie.properties").is_file)
+    timeline = fs.get_file_info(pafs.FileSelector(f"{path}/.hoodie", allow_not_found=True))
+    return any(_COMPLETED.match(info.base_name) for info in timeline)
 
 
 def read_table(spark: SparkSession, target: CatalogTable) -> DataFrame:

@@ -56,7 +56,7 @@ def reconcile(spark: SparkSession, config: JobConfig, touched: list[Row], update
     finished = of_races(spark, results, touched).where(F.col("finished")).select(*COLUMNS).collect()
     if not finished:
         return 0, 0
-    table = DynamoRaceTable(aws.resource("dynamodb").Table(config.results_table))
+    table = DynamoRaceTable(aws.patient_resource("dynamodb").Table(config.results_table))
     written = table.write_results([result_item(r.race_id, _score(r), updated_at) for r in finished])
     racers = sorted({r.racer_id for r in finished})
     classes = sorted({r.class_id for r in finished})

@@ -14,6 +14,9 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# A batch job (the Glue job's reconciliation) rides out a longer outage than a request handler
+# should: standard mode's backoff doubles up to 20 s, so 10 attempts span about a minute.
+_PATIENT = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
 
 
 @cache
@@ -24,3 +27,9 @@ def client(service: str, region: str | None = None) -> Any:
 @cache
 def resource(service: str, region: str | None = None) -> Any:
     return boto3.session.Session().resource(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+
+
+@cache
+def patient_resource(service: str, region: str | None = None) -> Any:
+    """``resource`` with the batch jobs' retries (``_PATIENT``)."""
+    return boto3.session.Session().resource(service, region_name=region, config=_PATIENT)  # type: ignore[call-overload]
