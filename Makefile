@@ -15,7 +15,7 @@ export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 .PHONY: setup run test bench fuzz chaos up down status lint check security typecheck imports lock clean package deploy validate-template
 
 setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN) \
-	build/trino/.installed
+	build/trino/.installed $(JARS)/kafka/.installed
 
 build/.system-deps: infra/local/system-deps.sh
 	@infra/local/system-deps.sh
@@ -47,6 +47,16 @@ $(JARS)/hudi/.installed: infra/local/pom-hudi.xml | build/.system-deps
 	@$(MVN) -f infra/local/pom-hudi.xml dependency:copy-dependencies \
 		-DoutputDirectory=$(CURDIR)/$(JARS)/hudi -DexcludeTransitive=true -DincludeScope=runtime \
 		> build/mvn.log 2>&1 || { cat build/mvn.log; exit 1; }
+	@touch $@
+
+# Apache Kafka for `alleycat up --transport kafka` (infra/local/kafka.py): kafka_2.13 and its runtime
+# jars (~45 jars, ~43 MB, once into ~/.m2).
+$(JARS)/kafka/.installed: infra/local/pom-kafka.xml | build/.system-deps
+	@echo "== Maven jars (Apache Kafka broker, KRaft)"
+	@rm -rf $(JARS)/kafka
+	@$(MVN) -f infra/local/pom-kafka.xml dependency:copy-dependencies \
+		-DoutputDirectory=$(CURDIR)/$(JARS)/kafka -DincludeScope=runtime \
+		> build/mvn-kafka.log 2>&1 || { cat build/mvn-kafka.log; exit 1; }
 	@touch $@
 
 # Trino, the local Athena engine (infra/local/trino.py). The tarball holds hard links, so it is

@@ -104,6 +104,39 @@ MAPPINGS: tuple[MappingDef, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class KafkaMappingDef:
+    """The Aggregator's event source mapping with the Kafka transport (Amazon MSK, or self-managed
+    Kafka locally): AWS's parameters for Kafka sources, with their defaults where we keep them.
+    Kafka mappings have no tumbling windows and no ParallelizationFactor (Lambda reads each
+    partition in order, one batch at a time)."""
+
+    name: str  # the function's logical name, as in MAPPINGS
+    handler: str
+    consumer_group_id: str  # AmazonManagedKafkaEventSourceConfig / SelfManagedKafkaEventSourceConfig
+    batch_size: int  # BatchSize (1..10000; AWS's default 100)
+    max_batching_window_ms: int  # MaximumBatchingWindowInSeconds (unset: AWS's 500 ms)
+    starting_position: Literal["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]  # StartingPosition
+    maximum_retry_attempts: int  # MaximumRetryAttempts (-1: until it succeeds; 10 with a destination)
+    maximum_record_age_s: int  # MaximumRecordAgeInSeconds (-1: no limit)
+    bisect_on_error: bool = True  # BisectBatchOnFunctionError
+    report_batch_item_failures: bool = True  # FunctionResponseTypes: [ReportBatchItemFailures]
+    timeout_s: int = 60
+    memory_mb: int = 512
+
+
+KAFKA_AGGREGATOR = KafkaMappingDef(
+    name="Aggregator",
+    handler="consumers.aggregator.handler",
+    consumer_group_id="alleycat-aggregator",
+    batch_size=1000,
+    max_batching_window_ms=500,
+    starting_position="TRIM_HORIZON",
+    maximum_retry_attempts=10,
+    maximum_record_age_s=3600,
+)
+
+
 # --- The lake's Glue names (its locations: alleycat.lake.layout) ------------------------------
 
 HUDI_TABLES = ("telemetry", "race_results", "racer_bests")

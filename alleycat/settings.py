@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 from alleycat.errors import ConfigError
 
@@ -49,6 +50,14 @@ LAKE_TRIGGER_SECONDS = "ALLEYCAT_LAKE_TRIGGER_SECONDS"
 FIREHOSE_BUFFER_SECONDS = "ALLEYCAT_FIREHOSE_BUFFER_SECONDS"
 LOG_LEVEL = "ALLEYCAT_LOG_LEVEL"
 KINESIS_LIMITS = "ALLEYCAT_KINESIS_LIMITS"
+TRANSPORT = "ALLEYCAT_TRANSPORT"
+KAFKA_BOOTSTRAP = "ALLEYCAT_KAFKA_BOOTSTRAP"
+KAFKA_TOPIC = "ALLEYCAT_KAFKA_TOPIC"
+KAFKA_PORT = "ALLEYCAT_KAFKA_PORT"
+KAFKA_CONTROLLER_PORT = "ALLEYCAT_KAFKA_CONTROLLER_PORT"
+
+Transport = Literal["kinesis", "kafka"]
+TRANSPORTS: tuple[Transport, ...] = ("kinesis", "kafka")
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -96,6 +105,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
 def _heap(env: Mapping[str, str], name: str, default: str) -> str:
     raw = (env.get(name) or default).strip().upper()
     if not re.fullmatch(r"[1-9][0-9]*[MG]", raw):
@@ -141,6 +157,15 @@ class Settings:
     log_level: str = "WARNING"
     # the local Kinesis enforces AWS's per-shard quotas (off: kinesalite's own ceiling, for benchmarks)
     kinesis_limits: bool = True
+    # what carries telemetry from the simulator to the Aggregator: a Kinesis stream, or a Kafka topic
+    # (a local Apache Kafka broker, infra.local.kafka; Amazon MSK on AWS)
+    transport: Transport = "kinesis"
+    # the Kafka brokers (host:port,...); unset: the local broker on 127.0.0.1:kafka_port
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = "alleycat-telemetry"
+    # the local broker's client port and its KRaft controller's port, both on 127.0.0.1
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -175,6 +200,11 @@ class Settings:
             firehose_buffer_seconds=_float(env, FIREHOSE_BUFFER_SECONDS, cls.firehose_buffer_seconds),
             log_level=_text(env, LOG_LEVEL, cls.log_level).upper(),
             kinesis_limits=_switch(env, KINESIS_LIMITS, cls.kinesis_limits),
+            transport=cast(Transport, _choice(env, TRANSPORT, cls.transport, TRANSPORTS)),
+            kafka_bootstrap_servers=_optional(env, KAFKA_BOOTSTRAP),
+            kafka_topic=_text(env, KAFKA_TOPIC, cls.kafka_topic),
+            kafka_port=_int(env, KAFKA_PORT, cls.kafka_port, minimum=1),
+            kafka_controller_port=_int(env, KAFKA_CONTROLLER_PORT, cls.kafka_controller_port, minimum=1),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -203,11 +233,17 @@ class Settings:
             FIREHOSE_BUFFER_SECONDS: str(self.firehose_buffer_seconds),
             LOG_LEVEL: self.log_level,
             KINESIS_LIMITS: "on" if self.kinesis_limits else "off",
+            TRANSPORT: self.transport,
+            KAFKA_TOPIC: self.kafka_topic,
+            KAFKA_PORT: str(self.kafka_port),
+            KAFKA_CONTROLLER_PORT: str(self.kafka_controller_port),
         }
         if self.cursor_key:
             env[CURSOR_KEY] = self.cursor_key
         if self.live_token:
             env[LIVE_TOKEN] = self.live_token
+        if self.kafka_bootstrap_servers:  # else the children derive it from the broker's port, as here
+            env[KAFKA_BOOTSTRAP] = self.kafka_bootstrap_servers
         return env
 
     @property
@@ -222,6 +258,11 @@ class Settings:
     @property
     def kinesis_url(self) -> str:
         return f"http://127.0.0.1:{self.kinesis_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The brokers Kafka clients bootstrap from: the configured ones, else the local broker."""
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
 
     @property
     def dynamodb_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Aggregator: Kinesis telemetry -> the LIVE item of each race, once per tumbling window.
+"""Aggregator: Kinesis or Kafka telemetry -> the LIVE item of each race, once per window or batch.
 
 A race is ``(raceId, classId)`` (``RaceKey``): all six classes race in every 300 s slot and share
 the raceId, so the window state, the LIVE item and its CLASS race item are all per race-class.
@@ -25,19 +25,27 @@ authoritative; within a window the winning rule decides.
 State (JSON): ``{"races": {"<raceId>#<classId>": {"r": {racerId: {"n": name, "f": final,
 "p": {second: [milli, deviceTimestamp, uuid]}}}}}}``.
 
-Records arrive as Powertools' ``KinesisStreamEvent`` (which carries the tumbling-window fields);
-the LIVE items are read and written through the injected ``RaceTable``.
+Records arrive as Powertools' ``KinesisStreamEvent`` (which carries the tumbling-window fields)
+or, from an Amazon MSK or self-managed Kafka mapping, as its ``KafkaEvent`` (records grouped by
+``"topic-partition"``, base64 values); the LIVE items are read and written through the injected
+``RaceTable``.
+
+Kafka mappings have no tumbling windows: each invocation is its own window. Its batch is merged
+into a fresh state and flushed at once, one conditional write per race per batch (docs/design.md,
+"Kafka transport"); a batch delivered again (a restart before the offsets were committed) changes
+nothing, because ``RacerScore.add`` skips the seconds LIVE's bitmap already holds.
 """
 
 from __future__ import annotations
 
 import binascii
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEvent, KafkaEventRecord
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamEvent, KinesisStreamRecord
 
 from alleycat.adapters.dead_letter import DeadLetter, Rejected, dead_letter_for
@@ -55,6 +63,7 @@ log = OBSERVABILITY.logger
 
 MAX_CONFLICT_RETRIES = 20
 DEAD_LETTER_SOURCE = "aggregator"
+KAFKA_EVENT_SOURCES = ("aws:kafka", "SelfManagedKafka")  # Amazon MSK, and any other Kafka
 State = dict[str, Any]
 
 
@@ -102,10 +111,48 @@ def _rejected(record: KinesisStreamRecord, exc: InvalidEvent) -> Rejected:
     )
 
 
-def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> MergeResult:
-    """Decode, validate and merge Kinesis records into ``state`` (in place).
+def _kafka_rejected(record: KafkaEventRecord, exc: InvalidEvent) -> Rejected:
+    """A Kafka record's place (``topic-partition@offset``), key and timestamp, as the dead letter keeps them."""
+    key = record.get("key")
+    try:
+        partition_key = binascii.a2b_base64(key).decode(errors="replace") if key else ""
+    except ValueError:
+        partition_key = str(key)
+    return Rejected(
+        exc.reason,
+        exc.detail,
+        f"{record.get('topic', '')}-{record.get('partition', '')}@{record.get('offset', '')}",
+        partition_key,
+        float(record.get("timestamp") or 0) / 1000,
+        str(record.get("value") or ""),
+    )
 
-    The hot loop of the real-time path: it reads the record's dict directly (not Powertools'
+
+def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> MergeResult:
+    """Decode, validate and merge Kinesis records into ``state`` (in place)."""
+    return _merge(state, records, _kinesis_data, _rejected)
+
+
+def merge_kafka_records(state: State, records: Iterable[KafkaEventRecord]) -> MergeResult:
+    """Decode, validate and merge Kafka records (their base64 ``value``) into ``state`` (in place)."""
+    return _merge(state, records, _kafka_value, _kafka_rejected)
+
+
+def _kinesis_data(record: Any) -> Any:
+    return record["kinesis"]["data"]
+
+
+def _kafka_value(record: Any) -> Any:
+    return record["value"]  # null for a tombstone: rejected as bad_base64
+
+
+def _merge(
+    state: State,
+    records: Iterable[Any],
+    data_of: Callable[[Any], Any],
+    rejected_of: Callable[[Any, InvalidEvent], Rejected],
+) -> MergeResult:
+    """The hot loop of the real-time path: it reads the record's dict directly (not Powertools'
     per-access wrappers) and keeps each racer's points as ``second -> [milli, deviceTimestamp,
     uuid]``, so a replayed or duplicated point costs one dict lookup and one tuple compare."""
     races: dict[str, Any] = state.setdefault("races", {})
@@ -114,12 +161,12 @@ def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> Merge
     for record in records:
         try:
             try:
-                payload = binascii.a2b_base64(record["kinesis"]["data"], strict_mode=True)
-            except ValueError as exc:  # binascii.Error, or a str that is not ASCII
+                payload = binascii.a2b_base64(data_of(record), strict_mode=True)
+            except (ValueError, TypeError) as exc:  # binascii.Error, a str that is not ASCII, or no data
                 raise InvalidEvent("bad_base64", str(exc)) from None
             ev = parse_event(payload)
         except InvalidEvent as exc:
-            rejected.append(_rejected(record, exc))
+            rejected.append(rejected_of(record, exc))
             continue
         valid += 1
         key = f"{ev.race_id}#{ev.class_id}"  # state_key(ev.race), inlined: it runs per record
@@ -186,13 +233,7 @@ def flush(table: RaceTable, state: State, window_end: str, clock: Clock | None =
     return sum(flush_race(table, race_of(key), race, window_end, clock) for key, race in state.get("races", {}).items())
 
 
-def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
-    """One invocation: merge the records into the window state; on the window's final invoke (or
-    without a window) flush it to the LIVE items. The answer is Lambda's: the state to carry (a
-    tumbling window) and no batch item failures (invalid records are dead-lettered, not failed)."""
-    records = [KinesisStreamRecord(r) for r in event.get("Records") or []]
-    state: State = event.state
-    result = merge_records(state, records)
+def _dead_letter(result: MergeResult, deps: Dependencies) -> None:
     if result.rejected:
         where = deps.dead_letter.put(DEAD_LETTER_SOURCE, result.rejected)
         log.warning(
@@ -203,6 +244,16 @@ def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
                 "deadLetter": where,
             },
         )
+
+
+def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
+    """One invocation: merge the records into the window state; on the window's final invoke (or
+    without a window) flush it to the LIVE items. The answer is Lambda's: the state to carry (a
+    tumbling window) and no batch item failures (invalid records are dead-lettered, not failed)."""
+    records = [KinesisStreamRecord(r) for r in event.get("Records") or []]
+    state: State = event.state
+    result = merge_records(state, records)
+    _dead_letter(result, deps)
     counts = {"Records": len(records), "RejectedRecords": len(result.rejected)}
     window = event.window
     if window is not None and not event.is_final_invoke_for_window:
@@ -219,4 +270,26 @@ def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
     return Handled(response, {**counts, "LiveWrites": writes})
 
 
-handler = OBSERVABILITY.entry(lambda event, context: handle(KinesisStreamEvent(event), dependencies()))
+def handle_kafka(event: KafkaEvent, deps: Dependencies) -> Handled:
+    """One invocation of a Kafka mapping: the batch is the window. Its records (every partition's)
+    are merged into a fresh state and flushed to the LIVE items at once; the answer reports no
+    batch item failures (invalid records are dead-lettered, not failed)."""
+    records = list(event.records)
+    state: State = {}
+    result = merge_kafka_records(state, records)
+    _dead_letter(result, deps)
+    batch_end = iso_utc(deps.clock.now_ms() / 1000)
+    writes = flush(deps.table, state, batch_end, deps.clock)
+    log.info("batch flushed", extra={"races": len(state.get("races", {})), "liveWrites": writes})
+    counts = {"Records": len(records), "RejectedRecords": len(result.rejected), "LiveWrites": writes}
+    return Handled({"batchItemFailures": []}, counts)
+
+
+def route(event: dict[str, Any], deps: Dependencies) -> Handled:
+    """The same function behind a Kinesis mapping and a Kafka (MSK or self-managed) one."""
+    if event.get("eventSource") in KAFKA_EVENT_SOURCES:
+        return handle_kafka(KafkaEvent(event), deps)
+    return handle(KinesisStreamEvent(event), deps)
+
+
+handler = OBSERVABILITY.entry(lambda event, context: route(event, dependencies()))

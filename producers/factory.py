@@ -18,7 +18,7 @@ from producers.sinks import DeadLetterFile, Sink
 
 SinkKind = Literal["kinesis", "kafka"]
 SINK_KINDS: tuple[SinkKind, ...] = ("kinesis", "kafka")
-DEFAULT_KAFKA_BOOTSTRAP = "localhost:9092"
+DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"  # the local broker (alleycat up --transport kafka)
 
 KinesisClientFactory = Callable[[], Any]
 KafkaProducerFactory = Callable[[str, int, int], Any]  # (bootstrap, linger_ms, retries) -> KafkaProducer

@@ -21,7 +21,6 @@ from alleycat.domain.events import CLASS_IDS, RACE_MS, RACE_SECONDS
 from alleycat.errors import UsageError
 from alleycat.settings import Settings
 from producers.factory import (
-    DEFAULT_KAFKA_BOOTSTRAP,
     SINK_KINDS,
     KafkaProducerFactory,
     KinesisClientFactory,
@@ -70,9 +69,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help=f"attempts per record, first send included (default: {RetryPolicy().max_attempts})",
     )
-    p.add_argument("--sink", choices=SINK_KINDS, default="kinesis")
-    p.add_argument("--kafka-bootstrap", default=DEFAULT_KAFKA_BOOTSTRAP, help="for --sink kafka; topic = stream name")
-    p.add_argument("--stream", default=None, help="stream (or topic) name (default: $ALLEYCAT_STREAM)")
+    p.add_argument(
+        "--sink", choices=SINK_KINDS, default=None, help="where to send (default: $ALLEYCAT_TRANSPORT, else kinesis)"
+    )
+    p.add_argument(
+        "--kafka-bootstrap",
+        default=None,
+        help="for --sink kafka: host:port,... (default: $ALLEYCAT_KAFKA_BOOTSTRAP, else the local broker)",
+    )
+    p.add_argument(
+        "--stream",
+        default=None,
+        help="stream (or topic) name (default: $ALLEYCAT_STREAM, for Kafka $ALLEYCAT_KAFKA_TOPIC)",
+    )
     p.set_defaults(func=simulate)
 
 
@@ -105,12 +114,13 @@ def simulate(
     )
     sink = None
     if not args.no_send:
+        kind = args.sink or settings.transport
         options = SinkOptions(
-            stream=args.stream or settings.stream,
-            kind=args.sink,
+            stream=args.stream or (settings.kafka_topic if kind == "kafka" else settings.stream),
+            kind=kind,
             buffer_ms=args.buffer_ms,
             max_attempts=args.max_attempts,
-            kafka_bootstrap=args.kafka_bootstrap,
+            kafka_bootstrap=args.kafka_bootstrap or settings.kafka_bootstrap,
         )
         sink = build_sink(options, DeadLetterFile(settings.dead_letter_dir), kinesis_client=kinesis, kafka=kafka)
     with _open(args.out) as out:

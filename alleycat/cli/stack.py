@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alleycat.errors import UsageError
-from alleycat.settings import Settings
+from alleycat.settings import TRANSPORTS, Settings
 from infra.local import stack
 from infra.local.environment import shell_env
 
@@ -19,6 +19,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the local stack (servers, resources, API, consumers, lake); idempotent")
     p.add_argument("--no-lake", action="store_true", help="do not start the Firehose + Glue job (Spark)")
     p.add_argument("--servers-only", action="store_true", help="only Kinesis and DynamoDB, and the resources")
+    p.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=None,
+        help="what carries telemetry to the Aggregator: kafka also starts an Apache Kafka broker and creates "
+        "its topic (default: $ALLEYCAT_TRANSPORT, else kinesis)",
+    )
     p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the processes `up` started (data stays)")
     p.set_defaults(func=down)
@@ -43,14 +50,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Ports and names come from ALLEYCAT_KINESIS_PORT (4567), ALLEYCAT_DYNAMODB_PORT (8000), "
             "ALLEYCAT_API_PORT (8080), ALLEYCAT_HOME (.alleycat), ALLEYCAT_STREAM, ALLEYCAT_TABLE, "
-            "ALLEYCAT_LAKE_URI and ALLEYCAT_SHARDS (4)."
+            "ALLEYCAT_LAKE_URI and ALLEYCAT_SHARDS (4); with the Kafka transport also ALLEYCAT_KAFKA_PORT (9092), "
+            "ALLEYCAT_KAFKA_CONTROLLER_PORT (9093) and ALLEYCAT_KAFKA_TOPIC."
         ),
     )
     p.set_defaults(func=env)
 
 
 def up(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"starting the local stack in {settings.home} ...", flush=True)
+    if args.transport is not None:
+        settings = settings.replace(transport=args.transport)
+    print(f"starting the local stack in {settings.home} (transport: {settings.transport}) ...", flush=True)
     if args.servers_only:
         stack.up(settings)
     else:
@@ -96,7 +106,7 @@ def _status_once(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def env(args: argparse.Namespace, settings: Settings) -> int:
-    for name, value in shell_env(settings).items():
+    for name, value in shell_env(stack.with_running_transport(settings)).items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
@@ -143,6 +153,17 @@ def _print_lag(lag: dict[str, Any]) -> None:
         for shard, s in fh.get("shards", {}).items():
             seq = s["sequenceNumber"] or "-"
             print(f"      {shard:<24} behind={s['behindMs'] / 1000:.1f}s checkpoint=…{seq[-8:]}")
+    groups = lag.get("kafkaGroups")
+    if isinstance(groups, dict):
+        print(f"    {'Kafka':<12} {groups['error']}")
+    elif groups is not None:
+        for g in groups:
+            print(
+                f"    {'Kafka':<12} group={g['group']} {g['partition']:<24} committed={g['committed']} "
+                f"end={g['end']} lag={g['lag']}"
+            )
+        if not groups:
+            print(f"    {'Kafka':<12} no consumer group has committed yet")
     lake = lag.get("lake") or {}
     if "error" in lake:
         print(f"    {'lake job':<12} {lake['error']}")

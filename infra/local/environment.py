@@ -89,9 +89,19 @@ _SHELL = (
 
 def shell_env(settings: Settings) -> dict[str, str]:
     """The variables ``alleycat env`` exports: boto3 and the AWS CLI go to the stack, and the
-    project's commands find its stream, table, lake and API."""
+    project's commands find its stream, table, lake and API; with the Kafka transport also its
+    broker and topic (``alleycat simulate`` then writes there)."""
     stack = settings.local_stack_env()
-    return {**aws_env(settings), **{name: stack[name] for name in _SHELL}}
+    env = {**aws_env(settings), **{name: stack[name] for name in _SHELL}}
+    if settings.transport == "kafka":
+        env.update(
+            {
+                variables.TRANSPORT: settings.transport,
+                variables.KAFKA_BOOTSTRAP: settings.kafka_bootstrap,
+                variables.KAFKA_TOPIC: settings.kafka_topic,
+            }
+        )
+    return env
 
 
 def stack_lake(settings: Settings) -> Lake:

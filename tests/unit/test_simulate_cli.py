@@ -112,7 +112,8 @@ def test_parsed_defaults_are_plain_values_and_build_the_default_retry_policy(tmp
     args = parse("simulate")
     descriptors = {k: v for k, v in vars(args).items() if isinstance(v, types.MemberDescriptorType)}
     assert descriptors == {}
-    options = SinkOptions(args.stream or "s", args.sink, args.buffer_ms, args.max_attempts, args.kafka_bootstrap)
+    assert args.sink is None and args.kafka_bootstrap is None  # the settings' transport and broker decide
+    options = SinkOptions(args.stream or "s", Settings().transport, args.buffer_ms, args.max_attempts)
     sink = build_sink(options, DeadLetterFile(tmp_path), kinesis_client=lambda: FakeKinesis({"s": 1}))
     assert isinstance(sink, KinesisSink) and sink.retry == RetryPolicy()
     assert SinkOptions("s", max_attempts=5).retry_policy() == RetryPolicy(max_attempts=5)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alleycat.resources import MappingDef
+from alleycat.resources import KafkaMappingDef, MappingDef
 from infra.local.esm.delivery import FunctionError
 from infra.local.esm.shapes import LambdaContext
 
@@ -25,7 +25,7 @@ def load_handler(path: str) -> Handler:
 
 
 class Function:
-    def __init__(self, mapping: MappingDef, region: str, handler: Handler | None = None) -> None:
+    def __init__(self, mapping: MappingDef | KafkaMappingDef, region: str, handler: Handler | None = None) -> None:
         self.mapping = mapping
         self.region = region
         self.handler = handler or load_handler(mapping.handler)

@@ -1,4 +1,5 @@
-"""The local event source mapping runtime: a poller thread per shard per mapping.
+"""The local event source mapping runtime: a poller thread per shard per mapping (with the Kafka
+transport, the Aggregator's mapping reads the topic instead: ``infra.local.esm.kafka``).
 
 Each ``ShardPoller`` resumes from its checkpoint (or the mapping's StartingPosition), reads the
 shard, gathers records until BatchSize or MaximumBatchingWindowInSeconds, hands them to its
@@ -18,13 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alleycat.resources import MAPPINGS, MappingDef
+from alleycat.resources import KAFKA_AGGREGATOR, MAPPINGS, MappingDef
 from alleycat.settings import Settings
 from alleycat.support.files import atomic_write_text
 from infra.local.esm.checkpoints import Checkpoint, CheckpointStore
 from infra.local.esm.delivery import OnFailureDestination, Policy
 from infra.local.esm.function import Function
 from infra.local.esm.invokers import LaneInvoker, WindowInvoker
+from infra.local.esm.kafka import KafkaMappingRunner
 from infra.local.esm.metrics import MetricsFile, ShardMetrics
 from infra.local.esm.shapes import StreamRecord
 from infra.local.esm.sources import Shard, Source, ready_shards, source_for
@@ -249,7 +251,15 @@ def run(settings: Settings, names: Sequence[str] = (), stop: threading.Event | N
     unknown = set(names) - {m.name for m in MAPPINGS}
     if unknown:
         raise InvalidMapping(f"unknown mapping(s): {', '.join(sorted(unknown))}")
-    runners = [MappingRunner(m, settings, stop) for m in MAPPINGS if not names or m.name in names]
+    runners: list[MappingRunner | KafkaMappingRunner] = []
+    for m in MAPPINGS:
+        if names and m.name not in names:
+            continue
+        if settings.transport == "kafka" and m.name == KAFKA_AGGREGATOR.name:
+            # the Aggregator reads the Kafka topic instead of the Kinesis stream
+            runners.append(KafkaMappingRunner(KAFKA_AGGREGATOR, settings, stop))
+        else:
+            runners.append(MappingRunner(m, settings, stop))
     for runner in runners:
         runner.start()
     log.info("consumer started", extra={"mappings": [r.mapping.name for r in runners], "home": str(settings.home)})

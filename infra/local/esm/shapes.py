@@ -99,3 +99,48 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+KAFKA_EVENT_SOURCE = "SelfManagedKafka"  # Amazon MSK's mapping says "aws:kafka" and adds eventSourceArn
+TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
+
+
+def kafka_record_id(topic: str, partition: int, offset: int) -> str:
+    """A Kafka record's place, ``topic-partition@offset`` (the local runtime's sequence number)."""
+    return f"{topic}-{partition}@{offset}"
+
+
+def kafka_record(
+    *, topic: str, partition: int, offset: int, timestamp_ms: int, timestamp_type: int, key: bytes | None,
+    value: bytes | None, headers: list[tuple[str, bytes]],
+) -> StreamRecord:  # fmt: skip
+    """A consumed Kafka record as an element of a Kafka event's ``records["topic-partition"]``:
+    base64 key and value (absent key: no key; null value: a tombstone), headers as lists of byte
+    values, the timestamp in epoch milliseconds and its type."""
+    event: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": timestamp_ms,
+        "timestampType": TIMESTAMP_TYPES.get(timestamp_type, "NO_TIMESTAMP_TYPE"),
+        "value": None if value is None else base64.b64encode(value).decode(),
+        "headers": [{name: list(data or b"")} for name, data in headers],
+    }
+    if key is not None:
+        event["key"] = base64.b64encode(key).decode()
+    return StreamRecord(
+        kafka_record_id(topic, partition, offset),
+        timestamp_ms / 1000,
+        (key or b"").decode(errors="replace"),
+        event,
+        len(value or b"") + len(key or b""),
+    )
+
+
+def kafka_event(records: list[StreamRecord], bootstrap_servers: str) -> dict[str, Any]:
+    """Lambda's event of a self-managed Kafka mapping: the batch's records grouped by
+    ``"topic-partition"``, each group in offset order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        grouped.setdefault(f"{r.event['topic']}-{r.event['partition']}", []).append(r.event)
+    return {"eventSource": KAFKA_EVENT_SOURCE, "bootstrapServers": bootstrap_servers, "records": grouped}

@@ -1,0 +1,185 @@
+"""The Kafka transport end to end on a real Apache Kafka broker (the session stack's, started with
+``--transport kafka``): simulator -> Kafka -> the local Kafka event source mapping -> the same
+Aggregator -> LIVE, and FinalResults -> RESULT, equal to the reference computation; then the same
+with the broker and the consumer killed -9 mid-race and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+
+from alleycat.adapters.race_table import DynamoRaceTable
+from alleycat.resources import KAFKA_AGGREGATOR
+from alleycat.settings import Settings
+from infra.local import kafka as local_kafka
+from infra.local import stack as local_stack
+from infra.local.environment import stack_env
+from infra.local.esm.metrics import status_dir
+from infra.local.processes import ProcessTable, free_port, port_open
+from tests.integration.test_chaos import _lost_and_twice
+from tests.integration.test_realtime_e2e import expected, mismatches, output
+
+pytestmark = pytest.mark.stack
+REPO = Path(__file__).resolve().parents[2]
+RACERS = 5  # per class, six classes
+
+
+@pytest.fixture(scope="session")
+def kafka_stack(stack: Settings) -> Settings:
+    """The session stack with its Kafka broker up (``alleycat up --transport kafka`` does the same);
+    ``stack``'s teardown (``alleycat down``) stops it."""
+    settings = stack.replace(transport="kafka")
+    local_stack.up(settings)
+    return settings
+
+
+@pytest.fixture
+def own_topic(kafka_stack: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The session's servers with a topic (two partitions) and a home of this test's own."""
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = replace(kafka_stack, home=home, local_s3_root=home / "s3", kafka_topic=f"own-{uuid.uuid4().hex[:8]}")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(settings.kafka_topic, num_partitions=2, replication_factor=1)])
+    finally:
+        admin.close()
+    yield settings
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, **stack_env(settings), "ALLEYCAT_LIVE_URL": f"http://127.0.0.1:{free_port()}/internal/live"}
+
+
+def _simulate(settings: Settings, out: Path, seed: int, seconds: int, speed: float) -> subprocess.Popen[str]:
+    start = datetime.fromtimestamp(1_980_000_000 + 300 * (seed * 1000 + int(time.time()) % 1000), UTC).isoformat()
+    return subprocess.Popen(
+        [sys.executable, "-m", "alleycat.cli", "simulate", "--sink", "kafka", "--seed", str(seed), "--start", start,
+         "--classes", "1,2,3,4,5,6", "--racers", str(RACERS), "--race-seconds", str(seconds), "--speed", str(speed),
+         "--duplicate-rate", "0.1", "--late-rate", "0.05", "--malformed-rate", "0.02", "--out", str(out)],
+        cwd=REPO, env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def _consumer(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "alleycat.cli", "--log-level", "INFO", "consume"],
+            cwd=REPO, env=_env(settings), stdout=fh, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _lag(settings: Settings) -> dict[str, int]:
+    """The Aggregator group's lag per partition of this test's topic."""
+    return {
+        g["partition"]: g["lag"]
+        for g in local_kafka.group_lag(settings)
+        if g["group"] == KAFKA_AGGREGATOR.consumer_group_id and g["partition"].startswith(settings.kafka_topic)
+    }
+
+
+def _sent(settings: Settings) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(settings.kafka_topic, p) for p in (0, 1)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def _committed(settings: Settings) -> int:
+    """The Aggregator group's committed offsets on this test's topic, summed."""
+    return sum(
+        g["committed"]
+        for g in local_kafka.group_lag(settings)
+        if g["group"] == KAFKA_AGGREGATOR.consumer_group_id and g["partition"].startswith(settings.kafka_topic)
+    )
+
+
+def _settle(settings: Settings, out: Path, log: Path) -> None:
+    races = expected(out)
+    assert len(races) == 6 and all(len(r.racers) == RACERS for r in races.values())
+    table = DynamoRaceTable.from_settings(settings)
+    deadline = time.monotonic() + 60
+    while (problems := mismatches(table, races)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert problems == [], "\n".join(problems[:10]) + "\n" + log.read_text()[-3000:]
+    assert _lost_and_twice(table, races) == (0, 0)
+    # every record processed was committed: the group is at the end of both partitions
+    deadline = time.monotonic() + 10
+    while set((lag := _lag(settings)).values()) != {0} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert lag == {f"{settings.kafka_topic}-0": 0, f"{settings.kafka_topic}-1": 0}
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(30)
+
+
+def test_kafka_path_equals_the_reference_with_duplicates_late_and_malformed(own_topic: Settings) -> None:
+    out, log = own_topic.home / "race.jsonl", own_topic.home / "consumer.log"
+    proc = _consumer(own_topic, log)
+    try:
+        sim = _simulate(own_topic, out, seed=41, seconds=60, speed=0)
+        assert sim.wait(60) == 0, output(sim)
+        assert "failed 0; dead-lettered 0" in output(sim)
+        _settle(own_topic, out, log)
+    finally:
+        code = _stop(proc)
+    assert code == 0  # a graceful stop
+    # the malformed records were dead-lettered with their reason and place in the topic
+    letters = [
+        line for f in (own_topic.dead_letter_dir / "aggregator").glob("*.jsonl") for line in f.read_text().splitlines()
+    ]
+    assert letters and all(own_topic.kafka_topic in line for line in letters)
+
+
+def test_broker_and_consumer_killed_mid_race_lose_nothing_and_count_nothing_twice(
+    kafka_stack: Settings, own_topic: Settings
+) -> None:
+    out, log = own_topic.home / "race.jsonl", own_topic.home / "consumer.log"
+    servers = ProcessTable(kafka_stack.home)
+    proc = _consumer(own_topic, log)
+    sim = _simulate(own_topic, out, seed=43, seconds=120, speed=5)  # ~24 s of sending
+    try:
+        while not _sent(own_topic):  # the race is on the broker
+            assert sim.poll() is None, output(sim)
+            time.sleep(0.2)
+        time.sleep(1)
+        pid = servers.pid("kafka")
+        assert pid is not None
+        os.killpg(pid, signal.SIGKILL)  # the broker, mid-race
+        while servers.pid("kafka") is not None or port_open(kafka_stack.kafka_port):
+            time.sleep(0.05)
+        local_stack.up(kafka_stack)  # as `alleycat up` does: start what is not running, wait until healthy
+        while not (committed := _committed(own_topic)):  # the consumer is back and has committed
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)  # the consumer, mid-race
+        proc.wait(10)
+        proc = _consumer(own_topic, log)  # resumes from the group's committed offsets
+        assert sim.wait(120) == 0, output(sim)
+        _settle(own_topic, out, log)
+        # the restarted consumer read on from the committed offsets, not from the start of the topic
+        report = json.loads(
+            (status_dir(own_topic.home) / "Aggregator" / f"kafka:{own_topic.kafka_topic}.json").read_text()
+        )
+        assert report["polled"] <= len(out.read_bytes().splitlines()) - committed
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+        code = _stop(proc)
+    assert code == 0
