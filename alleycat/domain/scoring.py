@@ -108,11 +108,13 @@ class RacerScore:
 
     @property
     def peak5_output(self) -> float:
-        return round(self.peak5_milli / BUCKET_S / 1000, 3)
+        """Best 5 s bucket, per second (in the first 5 s: over the seconds ridden)."""
+        return round(self.peak5_milli / self._elapsed(BUCKET_S) / 1000, 3)
 
     @property
     def peak60_output(self) -> float:
-        return round(self.peak60_milli / (BUCKETS * BUCKET_S) / 1000, 3)
+        """Best 60 s, per second (in the first minute: over the seconds ridden, i.e. the rolling 60 s)."""
+        return round(self.peak60_milli / self._elapsed(BUCKETS * BUCKET_S) / 1000, 3)
 
     @property
     def current_output(self) -> float:

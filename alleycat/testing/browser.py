@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "artifacts" / "browser"  # the browser tests' artifact folder
 
 
-def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> webdriver.Chrome:
-    """A headless Chromium; ``dark`` asks for prefers-color-scheme: dark."""
+def chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
+    """A headless Chromium."""
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         raise FileNotFoundError(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run `make setup` (Debian chromium-driver)")
     options = webdriver.ChromeOptions()
@@ -36,15 +36,20 @@ def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> webdri
         f"--user-data-dir={tempfile.mkdtemp(prefix='alleycat-chromium-')}",
     ):
         options.add_argument(argument)
-    if dark:
-        options.add_argument("--force-dark-mode")
-        options.add_argument("--blink-settings=preferredColorScheme=0")
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
 
 
+def color_scheme(driver: webdriver.Chrome, scheme: str) -> None:
+    """Emulate ``prefers-color-scheme: scheme`` (``light`` or ``dark``) through the DevTools protocol."""
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+    )
+
+
 def screenshot(driver: WebDriver, name: str) -> Path:
-    """Save the page as ``build/artifacts/browser/<name>.png``; returns the path."""
+    """Save the top of the page as ``build/artifacts/browser/<name>.png``; returns the path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.execute_script("window.scrollTo(0, 0)")
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path

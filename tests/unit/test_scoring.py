@@ -143,6 +143,7 @@ def test_rolling_outputs_at_the_start_average_over_the_seconds_ridden() -> None:
     for second in (1, 2, 3):
         score.add(second, 150_000)
     assert score.rolling5_output == score.rolling60_output == 150.0
+    assert score.peak5_output == score.peak60_output == 150.0
     # a LIVE item written before the metrics existed reads back with them at zero
     old = {k: v for k, v in score.to_compact().items() if k not in ("o", "k", "p")}
     assert RacerScore.from_compact(7, old).rolling60_output == 0.0

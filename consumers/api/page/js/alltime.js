@@ -12,7 +12,8 @@ const PAGE_ROWS = 25;
 export class AllTime {
   constructor() {
     this.bests = null; // the export of this.classId
-    this.live = {}; // second -> output of the followed rider in the live race
+    this.ghostOf = null; // {follow, ghost}: second -> best output of everyone else
+    this.live = new Map(); // "classId/racerId" -> {second: output} in the live race
     $("alltime-next").addEventListener("click", () => this.show(this.pager.next()));
     $("alltime-prev").addEventListener("click", () => this.show(this.pager.previous()));
   }
@@ -21,15 +22,19 @@ export class AllTime {
     if (classId !== this.classId) {
       this.classId = classId;
       this.bests = null;
-      this.live = {};
+      this.ghostOf = null;
     }
     this.follow = follow;
     this.pager = new Pager(`/classes/${classId}/leaderboard`, "entries", PAGE_ROWS);
     await Promise.all([this.show(this.pager.load()), this.ghost()]);
   }
 
-  liveOutput(second, output) {
-    this.live[second] = output;
+  // The followed rider's output at a second of the live race; redraws the ghost if it is shown.
+  liveOutput(classId, racerId, second, output, shown) {
+    const key = `${classId}/${racerId}`;
+    if (!this.live.has(key)) this.live.set(key, {});
+    this.live.get(key)[second] = output;
+    if (shown && classId === this.classId && racerId === this.follow && this.bests) this.draw();
   }
 
   async show(loading) {
@@ -58,15 +63,23 @@ export class AllTime {
       summary.textContent = error.message;
       return;
     }
-    const mine = { ...(this.bests[String(this.follow)] || {}), ...this.live };
-    const ghost = {};
-    for (const [racer, seconds] of Object.entries(this.bests)) {
-      if (racer === String(this.follow)) continue;
-      for (const [s, v] of Object.entries(seconds)) if (!(ghost[s] >= v)) ghost[s] = v;
+    this.draw();
+  }
+
+  draw() {
+    if (this.ghostOf?.follow !== this.follow) {
+      const ghost = {};
+      for (const [racer, seconds] of Object.entries(this.bests)) {
+        if (racer === String(this.follow)) continue;
+        for (const [s, v] of Object.entries(seconds)) if (!(ghost[s] >= v)) ghost[s] = v;
+      }
+      this.ghostOf = { follow: this.follow, ghost };
     }
-    const { beaten, compared } = drawGhost($("ghost"), mine, ghost, `Rider ${this.follow}`);
-    summary.textContent = compared
-      ? `Rider ${this.follow} beats the ghost in ${beaten} of ${compared} seconds${beaten ? " 🏆" : ""}.`
+    const live = this.live.get(`${this.classId}/${this.follow}`) || {};
+    const mine = { ...(this.bests[String(this.follow)] || {}), ...live };
+    const { beaten, compared } = drawGhost($("ghost"), mine, this.ghostOf.ghost, `Rider ${this.follow}`);
+    $("ghost-summary").textContent = compared
+      ? `Rider ${this.follow} beats the ghost in ${beaten} of ${compared} seconds${beaten ? " ★" : ""}.`
       : `Rider ${this.follow} has no per-second bests in class ${this.classId} yet.`;
   }
 }

@@ -5,7 +5,7 @@ import { el, svg } from "./dom.js";
 
 const W = 720;
 const H = 300;
-const PAD = { left: 56, right: 12, top: 10, bottom: 24 };
+const PAD = { left: 56, right: 28, top: 10, bottom: 24 };
 
 function scales(xMax, yMax) {
   const x = (v) => PAD.left + (v / Math.max(1, xMax)) * (W - PAD.left - PAD.right);

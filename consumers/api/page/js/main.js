@@ -48,7 +48,7 @@ function onStandings(standings, message, second) {
   }
   chartSecond = second;
   const me = standings.find((s) => s.racerId === state.follow);
-  if (me) alltime.liveOutput(me.lastSecond, me.currentOutput);
+  if (me) alltime.liveOutput(state.classId, me.racerId, me.lastSecond, me.currentOutput, state.view === "alltime");
   if (state.view === "chart") drawChart();
 }
 
