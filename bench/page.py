@@ -96,7 +96,7 @@ def drive(driver: LiveRaceDriver, updates: int, interval_s: float = 1.0) -> None
 def figures(updates: list[dict[str, Any]]) -> dict[str, float]:
     ms = sorted(u["ms"] for u in updates)
     parse = sorted(u["parseMs"] for u in updates)
-    p95 = statistics.quantiles(ms, n=20)[-1] if len(ms) > 1 else ms[0]
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else ms[0]
     return {
         "updates": len(ms),
         "p50_ms": statistics.median(ms),
