@@ -2,6 +2,7 @@
 
 BENCHES = [
     "bench.producer",
+    "bench.kafka",
     "bench.realtime",
     "bench.aggregator",
     "bench.sql",

@@ -5,8 +5,9 @@
   at StartingPosition (TRIM_HORIZON: the earliest offset; LATEST: the end); afterwards the group's
   committed offsets decide.
 * Records gather until BatchSize or MaximumBatchingWindowInSeconds (500 ms unless set) since the
-  first of the batch, then one invoke gets them all, grouped by ``"topic-partition"``
-  (``shapes.kafka_event``), each partition in offset order; batches are invoked one at a time.
+  first of the batch, then one invoke gets them all (split where they exceed Lambda's 6 MB
+  payload), grouped by ``"topic-partition"`` (``shapes.kafka_event``), each partition in offset
+  order; batches are invoked one at a time.
 * Errors as AWS handles them for Kafka (``delivery.deliver``): the batch is retried
   MaximumRetryAttempts times (BisectBatchOnFunctionError splits it; ReportBatchItemFailures retries
   from the first failed record), records older than MaximumRecordAgeInSeconds are given up, and
@@ -35,7 +36,7 @@ from typing import Any
 from alleycat.resources import KafkaMappingDef
 from alleycat.settings import Settings
 from alleycat.support.files import atomic_write_text
-from infra.local.esm.delivery import Policy, deliver
+from infra.local.esm.delivery import Policy, chunks, deliver
 from infra.local.esm.function import Function
 from infra.local.esm.metrics import MetricsFile, ShardMetrics
 from infra.local.esm.shapes import StreamRecord, function_arn, kafka_event, kafka_record, kafka_record_id
@@ -264,8 +265,9 @@ class KafkaMappingRunner(threading.Thread):
             due = bool(buffer) and (len(buffer) >= self.mapping.batch_size or time.monotonic() - first_at >= window_s)
             if due:
                 self.metrics.iterator_age_ms = max(0, int((time.time() - buffer[-1].arrival_s) * 1000))
-                if not deliver(buffer, self._invoke, self.policy, self._discard, self.stop, metrics=self.metrics):
-                    return  # stopped while a retry was pending: not committed, delivered again later
+                for batch in chunks(buffer, self.mapping.batch_size):  # and at most ~6 MB an invoke
+                    if not deliver(batch, self._invoke, self.policy, self._discard, self.stop, metrics=self.metrics):
+                        return  # stopped while a retry was pending: not committed, delivered again later
                 self._commit(consumer, buffer)
                 buffer = []
             self.metrics_file.write()
