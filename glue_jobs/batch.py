@@ -2,12 +2,14 @@
 
 ``process_batch``:
 1. ``telemetry``: the batch's winning points, upserted (``transforms.winning_points``).
-2. ``race_results``: recomputed from the stored telemetry of exactly the races, ``(race_id,
+2. ``race_results``: recomputed from the telemetry of exactly the races, ``(race_id,
    class_id)`` pairs, the batch touched (never a whole slot nor a cross product of the touched
-   slots and classes); ``finished`` never goes back. A row per ``(race_id, racer_id)`` is a row
-   per racer per race: a racer rides one class per slot.
+   slots and classes): their stored rows are read once, before the upsert, and what the upsert
+   leaves is computed from them (``transforms.upserted_points``); ``finished`` never goes back.
+   A row per ``(race_id, racer_id)`` is a row per racer per race: a racer rides one class per slot.
 3. ``racer_bests``: the best output per ``(racer_id, class_id, second)`` of the touched races,
-   upserted with ordering field ``output_milli`` ("only if higher", like the DynamoDB BEST items);
+   upserted with ordering field ``output_milli`` ("only if higher", like the DynamoDB BEST items;
+   only the candidates above the stored best are written, ``transforms.raised_bests``);
    the rare keys where a newer message lowered a stored winner's output are recomputed from the
    whole history (delete, then insert), so the table is always the maximum over the winning
    messages. Then the per-class export is rewritten (``bests_export``).
@@ -32,7 +34,16 @@ from glue_jobs import bests_export
 from glue_jobs.config import JobConfig
 from glue_jobs.hudi_tables import delete, exists, read_table, upsert
 from glue_jobs.reconcile import reconcile
-from glue_jobs.transforms import RACE_KEY, lowered_bests, of_races, race_results, racer_best_candidates, winning_points
+from glue_jobs.transforms import (
+    RACE_KEY,
+    lowered_bests,
+    of_races,
+    race_results,
+    racer_best_candidates,
+    raised_bests,
+    upserted_points,
+    winning_points,
+)
 
 log = logging.getLogger("alleycat.lake.job")
 
@@ -49,10 +60,10 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
         telemetry = config.table("telemetry")
         points = winning_points(raw).persist()
         touched = points.select(*RACE_KEY, "dt").distinct().collect()  # the races (race_id, class_id) touched
-        lowered = lowered_bests(points, races_of(spark, telemetry, touched)) if exists(telemetry) else []
+        stored = races_of(spark, telemetry, touched).persist() if exists(telemetry) else None
+        lowered = lowered_bests(points, stored) if stored is not None else []
         upsert(points, telemetry, config.glue_database)
-        points.unpersist()
-        races = races_of(spark, telemetry, touched).persist()
+        races = (points if stored is None else upserted_points(stored, points)).persist()
         results_table = config.table("race_results")
         previous = None
         if exists(results_table):
@@ -61,8 +72,15 @@ def process_batch(raw: DataFrame, batch_id: int, config: JobConfig) -> None:
             )
         committed_at = int(time.time() * 1000)
         upsert(race_results(races, previous, committed_at), results_table, config.glue_database)
-        upsert(racer_best_candidates(races), config.table("racer_bests"), config.glue_database)
-        races.unpersist()
+        bests = config.table("racer_bests")
+        candidates = racer_best_candidates(races)
+        if exists(bests):
+            stored = read_table(spark, bests).where(F.col("class_id").isin(sorted({r.class_id for r in touched})))
+            candidates = raised_bests(candidates, stored)
+        upsert(candidates, bests, config.glue_database)
+        for frame in (races, points, stored):
+            if frame is not None:
+                frame.unpersist()
         if lowered:
             recompute_bests(spark, config, lowered)
         if config.results_table:

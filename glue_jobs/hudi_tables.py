@@ -4,11 +4,21 @@ Copy-on-Write, written as table version 6 (``hoodie.write.table.version=6``, Hud
 format: what Athena documents it reads; hudi-rs reads it too) with the metadata table off (an
 older reader's requirement for tables written by 1.x). Upserts combine on the catalog's record key
 with ``DefaultHoodieRecordPayload``: of two rows for a key the larger ordering field is kept, also
-against the stored row. Small files: new rows go into the partition's files under
-``hoodie.parquet.small.file.limit`` until they reach ``hoodie.parquet.max.file.size``; cleaning
-keeps the last 10 commits' file versions and archival keeps 20-30 commits on the active timeline,
-so commit time does not grow with the timeline. With a Glue database (AWS) each write also syncs
-the table to the Glue Data Catalog (Hive sync).
+against the stored row. Tuned from the job's profile (docs/design.md, "The lake"):
+
+* no combining before the upsert: every frame the job writes has one row per record key already
+  (``transforms``), so Hudi's own de-duplication would be a shuffle that changes nothing;
+* the Bloom index: with the key's leading ``race_id`` its key-range pruning skips every file of
+  earlier races, where the simple index read and joined every key of the touched partitions (the
+  whole day of a class, growing through the day);
+* small files of at most 16 MiB: new rows go into a partition's files under that size (until
+  ``hoodie.parquet.max.file.size``); Copy-on-Write rewrites such a file whole, so the limit bounds
+  what each micro-batch rewrites (100 MiB made it most of a day's partition);
+* no embedded timeline server: one writer per table and commit, nothing to share.
+
+Cleaning keeps the last 10 commits' file versions and archival keeps 20-30 commits on the active
+timeline, so commit time does not grow with the timeline. With a Glue database (AWS) each write
+also syncs the table to the Glue Data Catalog (Hive sync).
 """
 
 from __future__ import annotations
@@ -27,12 +37,14 @@ HUDI_WRITE_OPTIONS = {
     "hoodie.datasource.write.keygenerator.class": "org.apache.hudi.keygen.ComplexKeyGenerator",
     "hoodie.datasource.write.hive_style_partitioning": "true",
     "hoodie.datasource.write.payload.class": "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
-    "hoodie.combine.before.upsert": "true",
+    "hoodie.combine.before.upsert": "false",
+    "hoodie.index.type": "BLOOM",
+    "hoodie.embed.timeline.server": "false",
     "hoodie.write.table.version": "6",
     "hoodie.write.auto.upgrade": "false",
     "hoodie.metadata.enable": "false",
     "hoodie.table.timeline.timezone": "UTC",
-    "hoodie.parquet.small.file.limit": str(100 * 1024 * 1024),
+    "hoodie.parquet.small.file.limit": str(16 * 1024 * 1024),
     "hoodie.parquet.max.file.size": str(120 * 1024 * 1024),
     "hoodie.copyonwrite.record.size.estimate": "128",
     "hoodie.clean.automatic": "true",

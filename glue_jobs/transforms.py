@@ -91,6 +91,30 @@ def racer_best_candidates(points: DataFrame) -> DataFrame:
     return conform(bests.withColumn("output", F.col("output_milli") / 1000), catalog.RACER_BESTS_COLUMNS)
 
 
+def upserted_points(stored: DataFrame, points: DataFrame) -> DataFrame:
+    """The ``telemetry`` rows of the touched races as upserting ``points`` over ``stored`` (those
+    races' rows before it) leaves them: per key the larger ``event_order``, on a tie the incoming
+    row, as ``DefaultHoodieRecordPayload`` decides. Computed here, so the job does not read back
+    what it has just written."""
+    key = ("race_id", "racer_id", "second")
+    both = stored.withColumn("_incoming", F.lit(0)).unionByName(points.withColumn("_incoming", F.lit(1)))
+    order = Window.partitionBy(*key).orderBy(F.col("event_order").desc(), F.col("_incoming").desc())
+    kept = both.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1)
+    return conform(kept, catalog.TELEMETRY_COLUMNS)
+
+
+def raised_bests(candidates: DataFrame, stored: DataFrame) -> DataFrame:
+    """The ``candidates`` (``racer_best_candidates``) above the ``stored`` best at their key, or
+    without one: all the "only if higher" upsert would change. The rest would be rejected row by
+    row inside Hudi's write, after its index lookup and merge had paid for them."""
+    key = ["racer_id", "class_id", "second"]
+    was = stored.select(*key, F.col("output_milli").alias("was_milli"))
+    raised = candidates.join(was, key, "left").where(
+        F.col("was_milli").isNull() | (F.col("output_milli") > F.col("was_milli"))
+    )
+    return conform(raised, catalog.RACER_BESTS_COLUMNS)
+
+
 def conform(df: DataFrame, columns: tuple[catalog.Column, ...]) -> DataFrame:
     """Exactly the catalog's columns, in order, with the catalog's types."""
     return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in columns])
