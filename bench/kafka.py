@@ -6,16 +6,27 @@ Starts a private Apache Kafka broker (``infra.local.kafka``: temporary home, fre
 LZ4, 256 KiB batches), no callbacks; ours runs the simulator as fast as it can (``--speed 0``)
 through ``KafkaSink`` (per-record delivery callbacks, counters, the dead letter), as
 ``alleycat simulate --sink kafka`` does. Both wait for every acknowledgement (``flush``).
+
+Then end to end on one private stack (Kinesis, DynamoDB Local and the broker; no lake), the Kinesis
+transport and the Kafka transport in turn, with ``bench.realtime``'s measures: the simulator at full
+speed into the running consumer until every LIVE score equals the reference (events/s, zero loss),
+and standings freshness (sent -> counted in LIVE) of a race replayed in real time.
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from alleycat.adapters import aws
+from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.settings import Settings
-from infra.local import kafka
+from bench.realtime import _converge, _reference, _simulate, freshness
+from infra.local import kafka, stack, workers
+from infra.local.environment import stack_env
 from infra.local.processes import ProcessTable, free_port
 from producers.kafka import KafkaSink, kafka_producer
 from producers.run import run_simulation
@@ -61,6 +72,51 @@ def ours(settings: Settings) -> tuple[float, int]:
     return summary.rate, sink.stats.sent
 
 
+def end_to_end(home: Path) -> None:
+    """Sustained events/s and freshness on Kinesis, then on Kafka, on the same servers."""
+    saved = dict(os.environ)
+    settings = stack.private_settings(home, ALLEYCAT_KINESIS_LIMITS="off")  # the emulator's own ceiling
+    on_kafka = settings.replace(transport="kafka")
+    processes = ProcessTable(home)
+    try:
+        kafka.prepare(on_kafka)
+        for sub in ("kinesis", "dynamodb"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        for spec in stack.servers(on_kafka):
+            if spec.name != "trino":  # no SQL here
+                processes.start(spec)
+        stack.create_resources(on_kafka)
+        stack.apply_env(settings)
+        aws.client.cache_clear()
+        aws.resource.cache_clear()
+        table = DynamoRaceTable.from_settings(settings)
+        window = {"kinesis": "5 s tumbling window", "kafka": "500 ms batching window"}
+        for year, s in ((2031, settings), (2032, on_kafka)):
+            os.environ.update(stack_env(s))  # the simulator and the consumer take the transport from it
+            processes.start(workers.consumer_spec(s))
+            out = home / f"max-{s.transport}.jsonl"
+            started = time.monotonic()
+            _simulate(out, f"{year}-02-01T00:00:00Z", racers=200, seconds=60, speed=0)
+            sent_s = time.monotonic() - started
+            events = sum(1 for _ in out.open("rb"))
+            done_s = _converge(table, _reference(out), started)
+            lags, _ = freshness(table, home / f"fresh-{s.transport}.jsonl", f"{year}-03-01T00:00:00Z")
+            p50, p99 = statistics.median(lags), lags[max(0, int(len(lags) * 0.99) - 1)]
+            processes.stop("consumer")
+            print(
+                f"   {s.transport:<8} end to end: {events:,} records sent in {sent_s:.1f} s, all counted in LIVE "
+                f"after {done_s:.1f} s: {events / done_s:,.0f} events/s (zero loss); freshness p50 {p50:.2f} s, "
+                f"p99 {p99:.2f} s ({window[s.transport]})",
+                flush=True,
+            )
+    finally:
+        stack.down(on_kafka)
+        os.environ.clear()
+        os.environ.update(saved)
+        aws.client.cache_clear()
+        aws.resource.cache_clear()
+
+
 def run() -> None:
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-kafka-") as home:
         settings = _broker(Path(home))
@@ -79,3 +135,5 @@ def run() -> None:
             )
         finally:
             ProcessTable(settings.home).stop("kafka")
+    with tempfile.TemporaryDirectory(prefix="alleycat-bench-kafka-e2e-") as home:
+        end_to_end(Path(home))

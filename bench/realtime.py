@@ -194,6 +194,33 @@ def _stack_peaks(settings: Settings, names: tuple[str, ...]) -> dict[str, int]:
     return peaks
 
 
+def freshness(table: RaceTable, fresh: Path, start: str) -> tuple[list[float], int]:
+    """A race of 6 x 50 racers replayed in real time (speed 1) into the transport the environment
+    names; each point's seconds from when the simulator sent its second (run start + second - 1, as
+    on a real bike) to when it shows up in LIVE, sorted; and the simulator's peak RSS."""
+    sim_peak = 0
+    sim_started = time.time()
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "alleycat.cli", "simulate", "--classes", "1,2,3,4,5,6", "--racers", "50",
+         "--race-seconds", "30", "--speed", "1", "--start", start, "--seed", "9", "--out", str(fresh)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    fresh_races = [RaceKey(_reference_race_id(start), c) for c in range(1, 7)]
+    seen: dict[int, int] = {}
+    visible: dict[tuple[int, int], float] = {}
+    deadline = None
+    while deadline is None or time.monotonic() < deadline:
+        for race in fresh_races:
+            _poll_live(table, race, seen, visible)
+        if deadline is None:
+            pid, _, usage = os.wait4(sim.pid, os.WNOHANG)
+            if pid:  # the race is over: its last windows still to come
+                sim.returncode, sim_peak = 0, max(sim_peak, usage.ru_maxrss * 1024)
+                deadline = time.monotonic() + 12
+        time.sleep(0.1)
+    return sorted(at - (sim_started + second - 1) for (_, second), at in visible.items()), sim_peak
+
+
 def _one_pass(settings: Settings, table: RaceTable, tmp: Path, figures: Pass, year: int) -> None:
     """The yardsticks, the backlog drain, sustained end to end and freshness, then the peaks."""
     processes = ProcessTable(settings.home)
@@ -252,28 +279,8 @@ def _one_pass(settings: Settings, table: RaceTable, tmp: Path, figures: Pass, ye
 
     # 3. freshness: a race replayed in real time (speed 1); a point's event time is when the
     # simulator sent its second (run start + second - 1), as on a real bike
-    fresh = tmp / f"fresh-{year}.jsonl"
-    start = f"{year}-03-01T00:00:00Z"
-    sim_started = time.time()
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "alleycat.cli", "simulate", "--classes", "1,2,3,4,5,6", "--racers", "50",
-         "--race-seconds", "30", "--speed", "1", "--start", start, "--seed", "9", "--out", str(fresh)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    fresh_races = [RaceKey(_reference_race_id(start), c) for c in range(1, 7)]
-    seen: dict[int, int] = {}
-    visible: dict[tuple[int, int], float] = {}
-    deadline = None
-    while deadline is None or time.monotonic() < deadline:
-        for race in fresh_races:
-            _poll_live(table, race, seen, visible)
-        if deadline is None:
-            pid, _, usage = os.wait4(sim.pid, os.WNOHANG)
-            if pid:  # the race is over: its last windows still to come
-                sim.returncode, sim_peak = 0, max(sim_peak, usage.ru_maxrss * 1024)
-                deadline = time.monotonic() + 12
-        time.sleep(0.1)
-    lags = sorted(at - (sim_started + second - 1) for (_, second), at in visible.items())
+    lags, fresh_peak = freshness(table, tmp / f"fresh-{year}.jsonl", f"{year}-03-01T00:00:00Z")
+    sim_peak = max(sim_peak, fresh_peak)
     figures.fresh_p50, figures.fresh_p99 = statistics.median(lags), lags[max(0, int(len(lags) * 0.99) - 1)]
     print(
         f"   [{label}] freshness (sent -> counted in LIVE), {len(lags):,} points of 300 racers: "
