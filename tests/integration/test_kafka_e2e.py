@@ -37,13 +37,14 @@ REPO = Path(__file__).resolve().parents[2]
 RACERS = 5  # per class, six classes
 
 
-@pytest.fixture(scope="session")
-def kafka_stack(stack: Settings) -> Settings:
-    """The session stack with its Kafka broker up (``alleycat up --transport kafka`` does the same);
-    ``stack``'s teardown (``alleycat down``) stops it."""
+@pytest.fixture(scope="module")
+def kafka_stack(stack: Settings) -> Iterator[Settings]:
+    """The session stack with its Kafka broker up (``alleycat up --transport kafka`` does the same),
+    stopped after this module: the other tests see the session stack as the Kinesis transport has it."""
     settings = stack.replace(transport="kafka")
     local_stack.up(settings)
-    return settings
+    yield settings
+    ProcessTable(stack.home).stop("kafka")
 
 
 @pytest.fixture
