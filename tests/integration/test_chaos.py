@@ -168,15 +168,20 @@ def _batch_running(settings: Settings) -> bool:
     return last("offsets") > last("commits")
 
 
-def _kill_mid_commit(settings: Settings, pid: int, timeout_s: float = 300) -> tuple[str, str]:
-    """SIGKILL the lake job as soon as a Hudi table has a commit in flight; (table, instant) killed."""
+def _kill_mid_commit(
+    settings: Settings, pid: int, killed: set[tuple[str, str]], timeout_s: float = 300
+) -> tuple[str, str]:
+    """SIGKILL the lake job as soon as a Hudi table has a new commit in flight (not one a previous
+    kill left, which stays until the restarted job rolls it back); the (table, instant) killed."""
     deadline = time.monotonic() + timeout_s
-    while not (found := _in_flight(settings)):
-        assert time.monotonic() < deadline, f"no Hudi commit in flight within {timeout_s:.0f}s"
+    while True:
+        found = {(name, i) for name, instants in _in_flight(settings).items() for i in instants} - killed
+        if found:
+            break
+        assert time.monotonic() < deadline, f"no new Hudi commit in flight within {timeout_s:.0f}s"
         time.sleep(0.01)
     os.killpg(pid, signal.SIGKILL)
-    name = sorted(found)[0]
-    return name, max(found[name])
+    return min(found)
 
 
 def _wait(until: Callable[[], bool], timeout_s: float) -> bool:
@@ -213,6 +218,7 @@ def test_chaos_kills_every_component_and_nothing_is_lost(stack: Settings, own_st
     components = {n: Component(n) for n in ORDER}
     own.home.mkdir(parents=True, exist_ok=True)
     outs: list[Path] = []
+    killed_instants: set[tuple[str, str]] = set()
     sims: list[subprocess.Popen[str]] = []
 
     def simulate(seconds: int, classes: str) -> None:
@@ -232,7 +238,8 @@ def test_chaos_kills_every_component_and_nothing_is_lost(stack: Settings, own_st
                         simulate(20, "1,2")  # new raw files: a batch to commit while we watch
                     pid = owner.pid(name)
                     assert pid is not None, "the lake job is not running"
-                    hudi_table, instant = _kill_mid_commit(own, pid)
+                    hudi_table, instant = _kill_mid_commit(own, pid, killed_instants)
+                    killed_instants.add((hudi_table, instant))
                     while owner.pid(name) is not None:
                         time.sleep(0.01)
                     assert not _completed(own, hudi_table, instant), f"{hudi_table}@{instant} completed: not mid-commit"
