@@ -26,7 +26,7 @@ import json
 import os
 import resource
 import statistics
-import subprocess  # nosec B404: the bench runs the project's own CLI
+import subprocess
 import sys
 import tempfile
 import threading

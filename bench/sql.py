@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import statistics
-import subprocess  # nosec B404: the bench runs the project's own CLI
+import subprocess
 import sys
 import tempfile
 import time

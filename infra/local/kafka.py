@@ -89,7 +89,8 @@ def prepare(settings: Settings) -> None:
     if (data_dir(settings) / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    done = subprocess.run(  # nosec B603: our own java and jars, no shell
+    # bandit B603: our own java and jars, no shell
+    done = subprocess.run(  # nosec B603
         [*_java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
         capture_output=True,
         text=True,
