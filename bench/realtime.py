@@ -108,12 +108,15 @@ def _simulate(out: Path, start: str, racers: int, seconds: int, speed: float) ->
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> int:
-    """Wait for a child; its peak RSS in bytes (ru_maxrss is in KiB on Linux)."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """Wait for a child; its peak RSS in bytes, sampled from /proc while it runs (a child's
+    ru_maxrss would count the parent's pages from before its exec: Linux keeps the larger)."""
+    peak = 0
+    while proc.poll() is None:
+        time.sleep(0.1)  # first sample after its exec: before it, the child's memory is this process's
+        peak = max(peak, _peak(proc.pid))
     if proc.returncode:
         raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-    return usage.ru_maxrss * 1024
+    return peak
 
 
 def _converge(table: RaceTable, races: dict[RaceKey, RaceScores], started: float) -> float:
@@ -213,9 +216,8 @@ def freshness(table: RaceTable, fresh: Path, start: str) -> tuple[list[float], i
         for race in fresh_races:
             _poll_live(table, race, seen, visible)
         if deadline is None:
-            pid, _, usage = os.wait4(sim.pid, os.WNOHANG)
-            if pid:  # the race is over: its last windows still to come
-                sim.returncode, sim_peak = 0, max(sim_peak, usage.ru_maxrss * 1024)
+            sim_peak = max(sim_peak, _peak(sim.pid))
+            if sim.poll() is not None:  # the race is over: its last windows still to come
                 deadline = time.monotonic() + 12
         time.sleep(0.1)
     return sorted(at - (sim_started + second - 1) for (_, second), at in visible.items()), sim_peak
@@ -288,7 +290,7 @@ def _one_pass(settings: Settings, table: RaceTable, tmp: Path, figures: Pass, ye
         flush=True,
     )
 
-    names = ("kinesis", "dynamodb", "trino", "consumer", "lake")
+    names = ("kinesis", "dynamodb", "trino", "consumer", "firehose", "lake")
     figures.peaks = {
         **_stack_peaks(settings, names),
         "simulator": sim_peak,
@@ -354,7 +356,8 @@ def run() -> None:
         try:
             _one_pass(settings, table, Path(tmp), passes[0], 2031)
             started = time.monotonic()
-            processes.start(workers.lake_spec(settings))
+            for spec in (workers.firehose_spec(settings), workers.lake_spec(settings)):
+                processes.start(spec)
             lake_s = time.monotonic() - started
             print(f"   the lake (Firehose stand-in + Glue job on Spark) streaming after {lake_s:.0f} s", flush=True)
             _one_pass(settings, table, Path(tmp), passes[1], 2033)
