@@ -126,8 +126,28 @@ def deliver(
     return True
 
 
-def _iso_ms(epoch_s: float) -> str:
+def iso_ms(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch_s * 1000) % 1000:03d}Z"
+
+
+def invocation_record(
+    region: str, function_name: str, condition: str, attempts: int, error: str | None
+) -> dict[str, Any]:
+    """The part of an on-failure destination's invocation record every event source shares."""
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if error is not None:
+        response["functionError"] = "Unhandled"
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function_arn(region, function_name),
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": iso_ms(time.time()),
+    }
 
 
 def chunks(records: Sequence[StreamRecord], batch_size: int) -> list[Sequence[StreamRecord]]:
@@ -160,25 +180,14 @@ class OnFailureDestination:
         self.shard_id = shard_id
 
     def record(self, batch: Sequence[StreamRecord], condition: str, attempts: int, error: str | None) -> dict[str, Any]:
-        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if error is not None:
-            response["functionError"] = "Unhandled"
         return {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": function_arn(self.region, self.function_name),
-                "condition": condition,
-                "approximateInvokeCount": attempts,
-            },
-            "responseContext": response,
-            "version": "1.0",
-            "timestamp": _iso_ms(time.time()),
+            **invocation_record(self.region, self.function_name, condition, attempts, error),
             self.info_key: {
                 "shardId": self.shard_id,
                 "startSequenceNumber": batch[0].sequence_number,
                 "endSequenceNumber": batch[-1].sequence_number,
-                "approximateArrivalOfFirstRecord": _iso_ms(batch[0].arrival_s),
-                "approximateArrivalOfLastRecord": _iso_ms(batch[-1].arrival_s),
+                "approximateArrivalOfFirstRecord": iso_ms(batch[0].arrival_s),
+                "approximateArrivalOfLastRecord": iso_ms(batch[-1].arrival_s),
                 "batchSize": len(batch),
                 "streamArn": self.stream_arn,
             },

@@ -28,7 +28,6 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,10 +35,10 @@ from typing import Any
 from alleycat.resources import KafkaMappingDef
 from alleycat.settings import Settings
 from alleycat.support.files import atomic_write_text
-from infra.local.esm.delivery import Policy, chunks, deliver
+from infra.local.esm.delivery import Policy, chunks, deliver, invocation_record, iso_ms
 from infra.local.esm.function import Function
 from infra.local.esm.metrics import MetricsFile, ShardMetrics
-from infra.local.esm.shapes import StreamRecord, function_arn, kafka_event, kafka_record, kafka_record_id
+from infra.local.esm.shapes import StreamRecord, kafka_event, kafka_record, kafka_record_id
 
 log = logging.getLogger("alleycat.esm")
 
@@ -85,10 +84,6 @@ def item_identifier(item: Any) -> Any:
     return item
 
 
-def _iso_ms(epoch_s: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}Z"
-
-
 class KafkaFailureDestination:
     """The local on-failure destination of a Kafka mapping: one JSON file per given-up batch, with
     Lambda's metadata (``KafkaBatchInfo``, per partition the first and last offsets) and, as Lambda
@@ -105,22 +100,11 @@ class KafkaFailureDestination:
         for r in batch:
             tp = f"{r.event['topic']}-{r.event['partition']}"
             first = info.setdefault(
-                tp, {"firstRecordOffset": str(r.event["offset"]), "firstRecordTimestamp": _iso_ms(r.arrival_s)}
+                tp, {"firstRecordOffset": str(r.event["offset"]), "firstRecordTimestamp": iso_ms(r.arrival_s)}
             )
-            first.update(lastRecordOffset=str(r.event["offset"]), lastRecordTimestamp=_iso_ms(r.arrival_s))
-        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if error is not None:
-            response["functionError"] = "Unhandled"
+            first.update(lastRecordOffset=str(r.event["offset"]), lastRecordTimestamp=iso_ms(r.arrival_s))
         return {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": function_arn(self.region, self.function_name),
-                "condition": condition,
-                "approximateInvokeCount": attempts,
-            },
-            "responseContext": response,
-            "version": "1.0",
-            "timestamp": _iso_ms(time.time()),
+            **invocation_record(self.region, self.function_name, condition, attempts, error),
             "KafkaBatchInfo": {
                 "batchSize": len(batch),
                 "bootstrapServers": self.bootstrap,
