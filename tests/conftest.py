@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from alleycat.sql_engine.output import Result
 from infra.local import glue_catalog, trino
 from infra.local import stack as local_stack
 from infra.local.environment import stack_env
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,3 +94,14 @@ class Athena:
 @pytest.fixture(scope="session")
 def athena(stack: Settings) -> Athena:
     return Athena(stack)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One local[2] SparkSession with the Hudi bundle for the whole test session (Spark is
+    imported only when a test asks for it)."""
+    from glue_jobs.session import local_spark_session
+
+    session = local_spark_session("alleycat-tests")
+    yield session
+    session.stop()

@@ -124,3 +124,27 @@ def expected_bests(events: Iterable[Telemetry]) -> dict[tuple[int, int, int], in
         key = (ev.racer_id, ev.class_id, ev.second)
         best[key] = max(best.get(key, 0), ev.output_milli)
     return best
+
+
+# The lake tables' rows in the shapes of the expectations above, for comparing them.
+
+
+def telemetry_of(rows: Iterable[dict]) -> dict[tuple[int, int, int], tuple]:
+    """``telemetry`` rows as ``expected_telemetry`` gives them."""
+    return {(r["race_id"], r["racer_id"], r["second"]): (r["uuid"], r["output_milli"]) for r in rows}
+
+
+def results_of(rows: Iterable[dict]) -> dict[tuple[int, int], tuple]:
+    """``race_results`` rows as ``expected_results`` gives them."""
+    return {
+        (r["race_id"], r["racer_id"]): (
+            r["class_id"], r["name"], r["total_output"], r["avg_output"], r["max_output"], r["seconds"],
+            r["last_second"], r["finished"],
+        )
+        for r in rows
+    }  # fmt: skip
+
+
+def bests_of(rows: Iterable[dict]) -> dict[tuple[int, int, int], int]:
+    """``racer_bests`` rows as ``expected_bests`` gives them."""
+    return {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows}

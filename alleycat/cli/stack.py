@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--transport",
         choices=TRANSPORTS,
         default=None,
-        help="what carries telemetry to the Aggregator: kafka also starts an Apache Kafka broker and creates "
-        "its topic (default: $ALLEYCAT_TRANSPORT, else kinesis)",
+        help="what carries telemetry to the Aggregator and the lake's Firehose: kafka also starts an Apache "
+        "Kafka broker and creates its topic (default: $ALLEYCAT_TRANSPORT, else kinesis)",
     )
     p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the processes `up` started (data stays)")

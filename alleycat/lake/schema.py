@@ -27,9 +27,9 @@ RAW_COLUMNS: tuple[tuple[str, str, pa.DataType, str], ...] = (
     ("cadence", "double", pa.float64(), "rpm"),
     ("resistance", "double", pa.float64(), "percent"),
     ("output", "double", pa.float64(), "((cadence + 35) * (resistance + 65)) / 100"),
-    ("arrival_timestamp", "bigint", pa.int64(), "Kinesis approximateArrivalTimestamp, epoch ms"),
-    ("shard_id", "string", pa.string(), "Kinesis shard"),
-    ("sequence_number", "string", pa.string(), "Kinesis sequence number"),
+    ("arrival_timestamp", "bigint", pa.int64(), "Kinesis (or MSK) approximateArrivalTimestamp, epoch ms"),
+    ("shard_id", "string", pa.string(), "Kinesis shard, or Kafka partition (MSK source)"),
+    ("sequence_number", "string", pa.string(), "Kinesis sequence number, or Kafka offset (MSK source)"),
 )
 RAW_PARTITIONS: tuple[tuple[str, str], ...] = (("dt", "string"), ("hour", "string"))
 
@@ -48,7 +48,7 @@ def raw_partition(device_timestamp: int) -> dict[str, str]:
 
 
 def raw_row(ev: Telemetry, arrival_timestamp: int, shard_id: str, sequence_number: str) -> dict[str, Any]:
-    """The raw table's row (RAW_SCHEMA column names) for a valid event and its Kinesis arrival."""
+    """The raw table's row (RAW_SCHEMA column names) for a valid event and its arrival (Kinesis or MSK)."""
     return {
         "uuid": ev.uuid,
         "event": ev.event,

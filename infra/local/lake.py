@@ -1,4 +1,5 @@
-"""The local lake path: Kinesis -> the local Firehose -> raw Parquet -> the Glue job -> Hudi.
+"""The local lake path: Kinesis (or the Kafka topic) -> the local Firehose -> raw Parquet -> the Glue
+job -> Hudi.
 
 * ``run_streaming``: the Firehose (``infra.local.firehose``) and/or the streaming Glue job
   (``glue_jobs.telemetry_job``) until stopped. The stack runs them as two workers, ``firehose``
@@ -7,6 +8,9 @@
 * ``process_once``: deliver what is on the stream now and run the job once over the new raw files
   (availableNow): the demo and the tests. ``backfill`` reprocesses the whole raw zone instead.
 * ``deliver_once``: only the Firehose part of ``process_once``.
+
+With the Kafka transport the Firehose reads the topic (Firehose with Amazon MSK as its source);
+the raw zone, and everything after it, is the same.
 
 Everything runs on the stack's lake (``infra.local.environment.stack_lake``). After each batch the
 local Glue Data Catalog registers the new partitions (``infra.local.glue_catalog``), as the Glue
@@ -18,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from alleycat.errors import StackError
@@ -51,13 +56,23 @@ def job_config(settings: Settings, mode: Mode, trigger_seconds: int | None = Non
     )
 
 
+CATCH_UP_TIMEOUT_S = 120.0
+
+
 def deliver_once(settings: Settings) -> int:
-    """Deliver every record now on the stream to the raw zone. Returns the records read."""
+    """Deliver every record now on the stream (or topic) to the raw zone. Returns the records read."""
     delivery = DeliveryStream(settings)
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
     total = 0
-    while read := delivery.poll_once():
-        total += read
-    delivery.flush()
+    try:
+        # a Kafka consumer reads nothing until it has joined its group: read until caught up
+        while (read := delivery.poll_once()) or not delivery.source.caught_up():
+            total += read
+            if time.monotonic() > deadline:
+                raise StackError(f"the Firehose did not catch up with {delivery.source.name} in time")
+        delivery.flush()
+    finally:
+        delivery.source.close()
     return total
 
 

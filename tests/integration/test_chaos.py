@@ -45,7 +45,14 @@ from infra.local.lake import job_config
 from infra.local.processes import ProcessSpec, ProcessTable
 from infra.local.workers import api_spec, consumer_spec, firehose_spec, lake_spec
 from tests.integration.test_realtime_e2e import mismatches
-from tests.lake_events import expected_bests, expected_results, expected_telemetry
+from tests.lake_events import (
+    bests_of,
+    expected_bests,
+    expected_results,
+    expected_telemetry,
+    results_of,
+    telemetry_of,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 REPO = Path(__file__).resolve().parents[2]
@@ -118,27 +125,21 @@ def _lake_check(settings: Settings, valid: list[Telemetry]) -> LakeCheck:
             return []
 
     telemetry = rows("telemetry")
-    got_points = {(r["race_id"], r["racer_id"], r["second"]): (r["uuid"], r["output_milli"]) for r in telemetry}
+    got_points = telemetry_of(telemetry)
     want_points = expected_telemetry(valid)
     lost = len(want_points.keys() - got_points.keys())
     twice = len(telemetry) - len(got_points) + len(got_points.keys() - want_points.keys())
     problems = [f"telemetry: {lost} point(s) missing, {twice} extra"] if lost or twice else []
     if got_points.items() - want_points.items() and not problems:
         problems.append("telemetry: a point's winning message differs from the rule's")
-    results = {
-        (r["race_id"], r["racer_id"]): (
-            r["class_id"], r["name"], r["total_output"], r["avg_output"], r["max_output"], r["seconds"],
-            r["last_second"], r["finished"],
-        )
-        for r in rows("race_results")
-    }  # fmt: skip
+    results = results_of(rows("race_results"))
     want_results = expected_results(valid)
     for key, want in want_results.items():
         got = results.get(key)
         if got != want:
             problems.append(f"race_results {key}: {got} != {want}")
     problems += [f"race_results {key}: not in the reference" for key in results.keys() - want_results.keys()]
-    bests = {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows("racer_bests")}
+    bests = bests_of(rows("racer_bests"))
     if bests != expected_bests(valid):
         problems.append(f"racer_bests: {len(bests)} rows differ from the reference's {len(expected_bests(valid))}")
     return LakeCheck(problems, lost, twice)

@@ -26,6 +26,7 @@ from infra.local import stack as local_stack
 from infra.local.environment import stack_lake
 from infra.local.firehose.delivery import DeliveryStream
 from infra.local.firehose.objects import LocalObjects
+from infra.local.firehose.reader import KinesisStreamSource
 
 START_MS = 1_714_602_600_000  # 2024-05-01T22:30:00Z: events span three hours and two days
 
@@ -217,7 +218,8 @@ def test_children_shards_are_read_after_their_parent(own_stream: Settings) -> No
     for _ in range(10):  # a child becomes readable once its parent is delivered to its end
         drain(stream)
     assert Counter(r["uuid"] for r in raw_rows(own_stream)) == Counter(ev.uuid for ev in before + after)
-    assert stream.checkpoints[parent["ShardId"]].finished
+    assert isinstance(stream.source, KinesisStreamSource)
+    assert stream.source.checkpoints[parent["ShardId"]].finished
 
 
 def test_failed_raw_zone_writes_are_retried_and_nothing_is_lost(own_stream: Settings) -> None:

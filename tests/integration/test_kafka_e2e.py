@@ -1,10 +1,13 @@
 """The Kafka transport end to end on a real Apache Kafka broker (the session stack's, started with
 ``--transport kafka``): simulator -> Kafka -> the local Kafka event source mapping -> the same
-Aggregator -> LIVE, and FinalResults -> RESULT, equal to the reference computation; then the same
-with the broker and the consumer killed -9 mid-race and restarted."""
+Aggregator -> LIVE, and FinalResults -> RESULT, and Kafka -> the local Firehose (MSK as its
+source) -> the raw zone -> the Glue job -> the Hudi tables, all equal to the reference
+computation; then the real-time path with the broker and the consumer killed -9 mid-race and
+restarted."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,19 +23,36 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
+from pyspark.sql import SparkSession
 
 from alleycat.adapters.race_table import DynamoRaceTable
+from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.lake.catalog import table as lake_table
 from alleycat.resources import KAFKA_AGGREGATOR
 from alleycat.settings import Settings
+from glue_jobs import snapshots, telemetry_job
+from glue_jobs.config import JobConfig
 from infra.local import kafka as local_kafka
 from infra.local import stack as local_stack
-from infra.local.environment import stack_env
+from infra.local.environment import stack_env, stack_lake
 from infra.local.esm.metrics import status_dir
+from infra.local.firehose.delivery import DEFAULT_NAME as FIREHOSE
+from infra.local.lake import deliver_once
 from infra.local.processes import ProcessTable, free_port, port_open
 from tests.integration.test_chaos import _lost_and_twice
 from tests.integration.test_realtime_e2e import expected, mismatches, output
+from tests.lake_events import (
+    bests_of,
+    expected_bests,
+    expected_results,
+    expected_standings,
+    expected_telemetry,
+    results_of,
+    standings_of,
+    telemetry_of,
+)
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.spark]
 REPO = Path(__file__).resolve().parents[2]
 RACERS = 5  # per class, six classes
 
@@ -83,12 +103,12 @@ def _consumer(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-def _lag(settings: Settings) -> dict[str, int]:
-    """The Aggregator group's lag per partition of this test's topic."""
+def _lag(settings: Settings, group: str = KAFKA_AGGREGATOR.consumer_group_id) -> dict[str, int]:
+    """A group's lag (the Aggregator's unless named) per partition of this test's topic."""
     return {
         g["partition"]: g["lag"]
         for g in local_kafka.group_lag(settings)
-        if g["group"] == KAFKA_AGGREGATOR.consumer_group_id and g["partition"].startswith(settings.kafka_topic)
+        if g["group"] == group and g["partition"].startswith(settings.kafka_topic)
     }
 
 
@@ -133,7 +153,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
     return proc.wait(30)
 
 
-def test_kafka_path_equals_the_reference_with_duplicates_late_and_malformed(own_topic: Settings) -> None:
+def test_kafka_path_and_lake_equal_the_reference_with_duplicates_late_and_malformed(
+    own_topic: Settings, spark: SparkSession
+) -> None:
     out, log = own_topic.home / "race.jsonl", own_topic.home / "consumer.log"
     proc = _consumer(own_topic, log)
     try:
@@ -149,6 +171,38 @@ def test_kafka_path_equals_the_reference_with_duplicates_late_and_malformed(own_
         line for f in (own_topic.dead_letter_dir / "aggregator").glob("*.jsonl") for line in f.read_text().splitlines()
     ]
     assert letters and all(own_topic.kafka_topic in line for line in letters)
+    _lake_equals_the_reference(own_topic, out, spark)
+
+
+def _lake_equals_the_reference(settings: Settings, out: Path, spark: SparkSession) -> None:
+    """The same topic through the local Firehose (MSK as its source) and the Glue job: the Hudi
+    tables equal the reference, every malformed record is in processing-failed, and the Firehose's
+    group committed the whole topic after writing the raw zone."""
+    records = out.read_bytes().splitlines()
+    valid, malformed = [], []
+    for record in records:
+        try:
+            valid.append(parse_event(record))
+        except InvalidEvent:
+            malformed.append(record)
+    assert malformed and len(valid) > len({ev.uuid for ev in valid}), "the race has malformed events and duplicates"
+    assert deliver_once(settings) == len(records) == _sent(settings)
+    assert _lag(settings, FIREHOSE) == {f"{settings.kafka_topic}-0": 0, f"{settings.kafka_topic}-1": 0}
+    lake = stack_lake(settings)
+    assert any(Path(lake.resolve(lake.layout.raw)).rglob("*.parquet")), "the Firehose wrote the raw zone"
+    telemetry_job.run(spark, JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once"))
+
+    def rows(name: str) -> list[dict]:
+        return snapshots.read(lake_table(lake, name)).to_pylist()
+
+    assert telemetry_of(rows("telemetry")) == expected_telemetry(valid)
+    results = rows("race_results")
+    assert results_of(results) == expected_results(valid)
+    assert standings_of(results) == expected_standings(valid)
+    assert bests_of(rows("racer_bests")) == expected_bests(valid)
+    failed_dir = Path(lake.resolve(lake.layout.processing_failed))
+    failed = [json.loads(line) for f in failed_dir.rglob("*") if f.is_file() for line in f.read_text().splitlines()]
+    assert sorted(base64.b64decode(doc["rawData"]) for doc in failed) == sorted(malformed)
 
 
 def test_broker_and_consumer_killed_mid_race_lose_nothing_and_count_nothing_twice(

@@ -1,23 +1,13 @@
-"""Spark fixtures: one local[2] SparkSession (with the Hudi bundle) for the whole test session,
-and a private lake per test (its local root under the test's tmp_path)."""
+"""Spark fixtures: a private lake per test (its local root under the test's tmp_path). The
+session-wide ``spark`` fixture is in tests/conftest.py (the Kafka lake test uses it as well)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
 
 from glue_jobs.config import JobConfig
-from glue_jobs.session import local_spark_session
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    session = local_spark_session("alleycat-tests")
-    yield session
-    session.stop()
 
 
 @pytest.fixture

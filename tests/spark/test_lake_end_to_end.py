@@ -23,7 +23,16 @@ from glue_jobs.config import JobConfig
 from infra.local import lake_contents
 from infra.local.environment import stack_lake
 from infra.local.lake import deliver_once
-from tests.lake_events import expected_bests, expected_results, expected_standings, expected_telemetry, standings_of
+from tests.lake_events import (
+    bests_of,
+    expected_bests,
+    expected_results,
+    expected_standings,
+    expected_telemetry,
+    results_of,
+    standings_of,
+    telemetry_of,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.stack]
 
@@ -59,20 +68,12 @@ def test_stream_to_hudi_equals_the_domain_and_malformed_events_are_kept(
     def rows(name: str) -> list[dict]:
         return snapshots.read(table(lake, name)).to_pylist()
 
-    assert {(r["race_id"], r["racer_id"], r["second"]): (r["uuid"], r["output_milli"]) for r in rows("telemetry")} == (
-        expected_telemetry(valid)
-    )
-    results = {
-        (r["race_id"], r["racer_id"]): (
-            r["class_id"], r["name"], r["total_output"], r["avg_output"], r["max_output"], r["seconds"],
-            r["last_second"], r["finished"],
-        )
-        for r in rows("race_results")
-    }  # fmt: skip
+    assert telemetry_of(rows("telemetry")) == expected_telemetry(valid)
+    results = results_of(rows("race_results"))
     assert results == expected_results(valid)
     assert standings_of(rows("race_results")) == expected_standings(valid)  # per (race_id, class_id)
     bests = expected_bests(valid)
-    assert {(r["racer_id"], r["class_id"], r["second"]): r["output_milli"] for r in rows("racer_bests")} == bests
+    assert bests_of(rows("racer_bests")) == bests
     for class_id in (1, 2):
         exported = bests_export.read(lake, class_id)
         assert sum(len(seconds) for seconds in exported.values()) == sum(1 for k in bests if k[1] == class_id)

@@ -15,7 +15,7 @@ from alleycat.domain.events import Telemetry, output_of
 from alleycat.lake.schema import RAW_SCHEMA
 from consumers.firehose_transform import handler
 from infra.local.firehose.invocation import Arns, event_of
-from infra.local.firehose.records import KinesisRecord
+from infra.local.firehose.records import KafkaRecord, KinesisRecord
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +94,29 @@ def test_every_record_answered_once_in_a_large_invocation() -> None:
     event, response = invoke(*payloads)
     assert [a["recordId"] for a in response["records"]] == [r["recordId"] for r in event["records"]]
     assert {a["result"] for a in response["records"]} == {"Ok"}
+
+
+MSK_ARNS = Arns(
+    "arn:aws:kafka:us-east-1:000000000000:cluster/c/u-1", "arn:aws:firehose:x", "arn:aws:lambda:x", "us-east-1"
+)
+
+
+def test_an_msk_source_event_is_answered_with_kafka_record_values_and_the_partition_and_offset() -> None:
+    """Firehose with MSK as its source: the event says ``sourceMSKArn``, each record carries
+    ``kafkaRecordValue`` and ``mskRecordMetadata`` (partitionId, offset as strings), and the answer
+    gives the data back as ``kafkaRecordValue``; the raw row keeps the partition and offset."""
+    good, bad = telemetry(), b"not json"
+    records = {"a": KafkaRecord(good.to_json(), "t", 1, 41, 1_620_824_040_000), "b": KafkaRecord(bad, "t", 0, 7, 0)}
+    event = event_of(records, MSK_ARNS)
+    assert event["sourceMSKArn"] == MSK_ARNS.source and "sourceKinesisStreamArn" not in event
+    assert event["records"][0]["mskRecordMetadata"] == {
+        "offset": "41",
+        "partitionId": "1",
+        "approximateArrivalTimestamp": 1_620_824_040_000,
+    }
+    ok, failed = handler(event, None)["records"]
+    assert "data" not in ok and ok["result"] == "Ok"
+    row = json.loads(base64.b64decode(ok["kafkaRecordValue"], validate=True))
+    assert (row["uuid"], row["shard_id"], row["sequence_number"]) == (good.uuid, "1", "41")
+    assert row["arrival_timestamp"] == 1_620_824_040_000
+    assert failed["result"] == "ProcessingFailed" and base64.b64decode(failed["kafkaRecordValue"]) == bad

@@ -23,7 +23,7 @@ from consumers.firehose_transform import handler as real_transform
 from infra.local.firehose.converter import convert
 from infra.local.firehose.invocation import Arns, invocations, invoke
 from infra.local.firehose.objects import LocalObjects, object_name, parquet_body
-from infra.local.firehose.records import KinesisRecord, Transformed
+from infra.local.firehose.records import KafkaRecord, KinesisRecord, SourceRecord, Transformed
 
 ARNS = Arns(
     "arn:aws:kinesis:us-east-1:000000000000:stream/s",
@@ -35,6 +35,11 @@ ARNS = Arns(
 
 def telemetry(second: int) -> Telemetry:
     return Telemetry(str(uuid.uuid4()), "update", 1_620_824_038_331, second, 5_402_746, "Hayden", 7, 1, 80.0, 78.0)
+
+
+def seq(record: SourceRecord) -> str:
+    assert isinstance(record, KinesisRecord)
+    return record.sequence_number
 
 
 def records(n: int) -> list[KinesisRecord]:
@@ -90,7 +95,7 @@ def test_missing_and_unknown_record_ids_fail_those_records() -> None:
 
     outcome = invoke(answering(change), records(5), ARNS)
     assert len(outcome.transformed) == 3
-    failed = {f.record.sequence_number: f for f in outcome.failed}
+    failed = {seq(f.record): f for f in outcome.failed}
     assert set(failed) == {"1001", "1003"}
     assert {f.error_code for f in failed.values()} == {"Lambda.MissingRecordId"}
 
@@ -98,7 +103,7 @@ def test_missing_and_unknown_record_ids_fail_those_records() -> None:
 def test_duplicated_record_id_fails_that_record() -> None:
     outcome = invoke(answering(lambda a: [*a, a[0]]), records(3), ARNS)
     assert [f.error_code for f in outcome.failed] == ["Lambda.DuplicatedRecordId"]
-    assert outcome.failed[0].record.sequence_number == "1000"
+    assert seq(outcome.failed[0].record) == "1000"
     assert len(outcome.transformed) == 2
 
 
@@ -110,7 +115,7 @@ def test_dropped_and_processing_failed_are_honoured() -> None:
 
     outcome = invoke(answering(change), records(3), ARNS)
     assert outcome.dropped == 1
-    assert [(f.record.sequence_number, f.error_code) for f in outcome.failed] == [("1001", "Lambda.ProcessingFailed")]
+    assert [(seq(f.record), f.error_code) for f in outcome.failed] == [("1001", "Lambda.ProcessingFailed")]
     assert len(outcome.transformed) == 1
 
 
@@ -130,7 +135,7 @@ def test_bad_results_fail_the_record(mutate, code) -> None:
         return answers
 
     outcome = invoke(answering(change), records(2), ARNS)
-    assert [(f.record.sequence_number, f.error_code) for f in outcome.failed] == [("1000", code)]
+    assert [(seq(f.record), f.error_code) for f in outcome.failed] == [("1000", code)]
     assert len(outcome.transformed) == 1
 
 
@@ -256,3 +261,18 @@ def test_atomic_write_failure_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         atomic_write(tmp_path / "obj", failing)
     assert os.listdir(tmp_path) == []
+
+
+def test_an_msk_source_is_judged_by_kafka_record_value() -> None:
+    """With an MSK cluster as the source the answer's data is ``kafkaRecordValue``: the real
+    transform's answers are accepted, and an answer with only ``data`` fails as a bad response."""
+    msk = Arns("arn:aws:kafka:us-east-1:000000000000:cluster/c/u-1", ARNS.delivery_stream, ARNS.function, ARNS.region)
+    kafka = [KafkaRecord(telemetry(second=i + 1).to_json(), "t", i % 2, i, 1_700_000_000_000) for i in range(4)]
+    outcome = invoke(real_transform, kafka, msk)
+    assert len(outcome.transformed) == 4 and not outcome.failed
+
+    def as_kinesis(answers):
+        return [{("data" if k == "kafkaRecordValue" else k): v for k, v in a.items()} for a in answers]
+
+    wrong = invoke(answering(as_kinesis), kafka, msk)
+    assert {f.error_code for f in wrong.failed} == {"Lambda.JsonProcessingException"} and len(wrong.failed) == 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from infra.local.firehose.records import KinesisRecord
+from infra.local.firehose.records import SourceRecord
 
 
 class Buffer:
@@ -17,14 +17,14 @@ class Buffer:
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
         self._clock = clock
-        self._records: list[KinesisRecord] = []
+        self._records: list[SourceRecord] = []
         self._size = 0
         self._since = 0.0
 
     def __len__(self) -> int:
         return len(self._records)
 
-    def add(self, record: KinesisRecord) -> None:
+    def add(self, record: SourceRecord) -> None:
         if not self._records:
             self._since = self._clock()
         self._records.append(record)
@@ -39,7 +39,7 @@ class Buffer:
     def oldest_arrival_ms(self) -> int | None:
         return min((r.arrival_ms for r in self._records), default=None)
 
-    def records(self) -> list[KinesisRecord]:
+    def records(self) -> list[SourceRecord]:
         """Everything buffered, in read order (it stays buffered until ``clear``: until delivered)."""
         return list(self._records)
 

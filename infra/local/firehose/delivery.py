@@ -1,9 +1,11 @@
-"""``DeliveryStream``: the local Firehose's loop, from the source stream to objects in the lake.
+"""``DeliveryStream``: the local Firehose's loop, from the source to objects in the lake.
 
-``poll_once`` reads every readable shard once and delivers when the buffer is full, old enough, or
-a shard has ended; ``flush`` delivers what is buffered and only then advances and saves the
-checkpoints; ``run`` does that until stopped. A delivery invokes the transform (``invocation``),
-converts the Ok records (``converter``) and writes the objects (``objects``).
+The source is the Kinesis stream (``reader.KinesisStreamSource``), or with the Kafka transport the
+topic, as Firehose with Amazon MSK as its source (``kafka_source.KafkaTopicSource``). ``poll_once``
+reads the source once and delivers when the buffer is full, old enough, or a shard has ended;
+``flush`` delivers what is buffered and only then checkpoints the source (the checkpoint file, or
+the consumer group's offsets); ``run`` does that until stopped. A delivery invokes the transform
+(``invocation``), converts the Ok records (``converter``) and writes the objects (``objects``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from alleycat.lake import uris
 from alleycat.resources import FIREHOSE_BUFFER_MB, FIREHOSE_BUFFER_SECONDS
@@ -25,12 +28,12 @@ from consumers import firehose_transform
 from infra.local.environment import stack_lake
 from infra.local.esm.sources import KinesisSource
 from infra.local.firehose.buffer import Buffer
-from infra.local.firehose.checkpoints import CheckpointStore
 from infra.local.firehose.converter import convert
 from infra.local.firehose.invocation import INVOCATION_MB, INVOKE_RETRIES, Arns, Handler, invocations, invoke
+from infra.local.firehose.kafka_source import KafkaTopicSource
 from infra.local.firehose.objects import LocalObjects, ObjectStore, json_lines_body, object_name, parquet_body
-from infra.local.firehose.reader import StreamReader
-from infra.local.firehose.records import KinesisRecord, Outcome
+from infra.local.firehose.reader import KinesisStreamSource
+from infra.local.firehose.records import Outcome, SourceRecord
 
 log = logging.getLogger("alleycat.firehose")
 
@@ -49,6 +52,30 @@ def status_path(home: Path, name: str = DEFAULT_NAME) -> Path:
     return home / "firehose" / name / "status.json"
 
 
+class Source(Protocol):
+    """What the delivery stream reads: records, and a checkpoint once they are delivered."""
+
+    arn: str
+    name: str
+
+    def read(self) -> list[SourceRecord]: ...
+    def pending(self) -> bool: ...  # a checkpoint is due with nothing buffered (a Kinesis shard ended)
+    def caught_up(self) -> bool: ...  # everything on the source now has been read
+    def checkpoint(self) -> None: ...  # everything read so far is delivered
+    def behind_ms(self) -> int: ...
+    def status(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def source_of(settings: Settings, name: str) -> Source:
+    """The source ``settings.transport`` names: the topic (an MSK source) or the stream."""
+    if settings.transport == "kafka":
+        return KafkaTopicSource(settings, group_id=name)
+    return KinesisStreamSource(
+        KinesisSource(settings, FUNCTION_NAME), settings.home / "firehose" / name / "checkpoints.json"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryStatus:
     name: str
@@ -64,7 +91,7 @@ class DeliveryStatus:
 
 
 class DeliveryStream:
-    """The delivery stream ``name``, reading ``settings.stream`` into the stack's lake
+    """The delivery stream ``name``, reading its source (``source_of``) into the stack's lake
     (``infra.local.environment.stack_lake``)."""
 
     def __init__(
@@ -79,6 +106,7 @@ class DeliveryStream:
         retry_backoff_s: float = 0.5,
         objects: ObjectStore | None = None,
         write_retry_s: float = WRITE_RETRY_S,
+        source: Source | None = None,
     ) -> None:
         self.settings = settings
         self.name = name
@@ -89,57 +117,53 @@ class DeliveryStream:
         self.objects = objects or LocalObjects()
         self.write_retry_s = write_retry_s
         self.lake = stack_lake(settings)
-        source = KinesisSource(settings, FUNCTION_NAME)
-        self.arns = _arns(source.arn, name, settings.region)
-        self.reader = StreamReader(source)
+        self.source = source or source_of(settings, name)
+        self.arns = _arns(self.source.arn, name, settings.region)
         self.buffer = Buffer(int(buffer_mb * MIB), buffer_seconds)
-        self.store = CheckpointStore(settings.home / "firehose" / name / "checkpoints.json", self.arns.source_stream)
-        self.checkpoints = self.store.load()
         self._files = self._delivered = self._failed = self._dropped = self._write_retries = 0
         self._last_delivery: datetime | None = None
         self._status_written = 0.0
 
     def poll_once(self) -> int:
-        """Read every readable shard once; deliver if the buffer is full or old enough. Returns records read."""
-        read = 0
-        for shard_id in self.reader.readable(self.checkpoints):
-            for record in self.reader.read(shard_id, self.checkpoints):
-                self.buffer.add(record)
-                read += 1
-        shard_ended = not len(self.buffer) and self.reader.advanced(self.checkpoints) != self.checkpoints
+        """Read the source once; deliver if the buffer is full or old enough. Returns records read."""
+        records = self.source.read()
+        for record in records:
+            self.buffer.add(record)
+        shard_ended = not len(self.buffer) and self.source.pending()
         if self.buffer.full() or self.buffer.due() or shard_ended:
             self.flush()
-        return read
+        return len(records)
 
     def flush(self) -> None:
-        """Deliver everything buffered, then advance and persist the checkpoints."""
+        """Deliver everything buffered, then checkpoint the source."""
         if len(self.buffer):
             self._deliver(self.buffer.records())
             self.buffer.clear()
-        advanced = self.reader.advanced(self.checkpoints)
-        if advanced != self.checkpoints:
-            self.store.save(advanced)
-            self.checkpoints = advanced
+        self.source.checkpoint()
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set, then flush and checkpoint."""
-        log.info("delivery stream started", extra={"deliveryStream": self.name, "stream": self.settings.stream})
-        while not stop.is_set():
-            try:
-                read = self.poll_once()
-            except Exception:
-                log.exception("delivery failed; retrying", extra={"deliveryStream": self.name})
-                read = 0
-            self.write_status()
-            stop.wait(POLL_INTERVAL_S if read else IDLE_WAIT_S)
-        self.flush()
+        log.info("delivery stream started", extra={"deliveryStream": self.name, "source": self.source.name})
+        try:
+            while not stop.is_set():
+                try:
+                    read = self.poll_once()
+                except Exception:
+                    log.exception("delivery failed; retrying", extra={"deliveryStream": self.name})
+                    read = 0
+                self.write_status()
+                stop.wait(POLL_INTERVAL_S if read else IDLE_WAIT_S)
+            self.flush()
+        finally:
+            self.source.close()
         self.write_status(force=True)
         status = asdict(self.status())
         status.pop("name")  # a reserved LogRecord attribute; deliveryStream says it
         log.info("delivery stream stopped", extra={"deliveryStream": self.name, **status})
 
     def write_status(self, force: bool = False) -> None:
-        """The status, each shard's MillisBehindLatest and checkpoint, for ``alleycat status``."""
+        """The status, and the source's: each shard's MillisBehindLatest and checkpoint, or each
+        partition's committed offset, for ``alleycat status``."""
         now = time.monotonic()
         if not force and now - self._status_written < STATUS_EVERY_S:
             return
@@ -147,11 +171,7 @@ class DeliveryStream:
         doc = {
             **asdict(self.status()),
             "last_delivery": self._last_delivery.isoformat() if self._last_delivery else None,
-            "throttled": self.reader.throttled,
-            "shards": {
-                shard: {"behindMs": self.reader.behind_ms.get(shard, 0), **cp.to_json()}
-                for shard, cp in sorted(self.checkpoints.items())
-            },
+            **self.source.status(),
             "updated_at": time.time(),
             "pid": os.getpid(),  # a status left by a killed process names a dead pid
         }
@@ -168,11 +188,11 @@ class DeliveryStream:
             last_delivery=self._last_delivery,
             buffered_records=len(self.buffer),
             checkpoint_lag_s=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
-            millis_behind_latest=max(self.reader.behind_ms.values(), default=0),
+            millis_behind_latest=self.source.behind_ms(),
             write_retries=self._write_retries,
         )
 
-    def _deliver(self, records: list[KinesisRecord]) -> None:
+    def _deliver(self, records: list[SourceRecord]) -> None:
         outcome = Outcome()
         for batch in invocations(records, self.invocation_bytes):
             outcome.add(invoke(self.handler, batch, self.arns, self.retries, self.retry_backoff_s))
@@ -227,10 +247,10 @@ class DeliveryStream:
                 time.sleep(self.write_retry_s)
 
 
-def _arns(stream_arn: str, delivery_stream: str, region: str) -> Arns:
-    account = stream_arn.split(":")[4]
+def _arns(source_arn: str, delivery_stream: str, region: str) -> Arns:
+    account = source_arn.split(":")[4]
     return Arns(
-        source_stream=stream_arn,
+        source=source_arn,
         delivery_stream=f"arn:aws:firehose:{region}:{account}:deliverystream/{delivery_stream}",
         function=f"arn:aws:lambda:{region}:{account}:function:{FUNCTION_NAME}",
         region=region,

@@ -1,10 +1,13 @@
 """Invoking the transform Lambda the way Firehose does, and judging its answer record by record.
 
-The transform is called in-process with Firehose's transformation event for a Kinesis stream
-source. An invocation that raises is retried (``INVOKE_RETRIES``, as Firehose's default); once they
-are used up every record fails with ``Lambda.FunctionError``. A response is checked record by
+The transform is called in-process with Firehose's transformation event for the source: a Kinesis
+stream's (``sourceKinesisStreamArn``, ``data``, ``kinesisRecordMetadata``) or an Amazon MSK
+topic's (``sourceMSKArn``, ``kafkaRecordValue``, ``mskRecordMetadata`` with ``partitionId`` and
+``offset``; the answer's data is ``kafkaRecordValue`` too). An invocation that raises is retried
+(``INVOKE_RETRIES``, as Firehose's default); once they are used up every record fails with
+``Lambda.FunctionError``. A response is checked record by
 record: each input recordId must come back exactly once with a known result, Ok records with base64
-data and ``metadata.partitionKeys`` (dt, hour).
+data (``data``, or ``kafkaRecordValue`` for MSK) and ``metadata.partitionKeys`` (dt, hour).
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from alleycat.support.clock import now_ms
 from consumers import firehose_transform
-from infra.local.firehose.records import Failed, KinesisRecord, Outcome, Transformed
+from infra.local.firehose.records import Failed, KafkaRecord, KinesisRecord, Outcome, SourceRecord, Transformed
 
 log = logging.getLogger("alleycat.firehose")
 
@@ -51,17 +54,27 @@ _HOUR = re.compile(r"^\d{2}$")
 
 @dataclass(frozen=True, slots=True)
 class Arns:
-    """The identities the event names: the source stream, the delivery stream, the function."""
+    """The identities the event names: the source (a Kinesis stream or an MSK cluster), the delivery
+    stream, the function."""
 
-    source_stream: str
+    source: str
     delivery_stream: str
     function: str
     region: str
 
+    @property
+    def msk(self) -> bool:
+        return self.source.split(":")[2] == "kafka"
 
-def invocations(records: list[KinesisRecord], max_bytes: int) -> list[list[KinesisRecord]]:
+    @property
+    def value_key(self) -> str:
+        """Where a record's data is, in the event and in the answer."""
+        return "kafkaRecordValue" if self.msk else "data"
+
+
+def invocations(records: Sequence[SourceRecord], max_bytes: int) -> list[list[SourceRecord]]:
     """Split records into invocations of at most ``max_bytes`` of data (at least one record each)."""
-    batches: list[list[KinesisRecord]] = []
+    batches: list[list[SourceRecord]] = []
     size = 0
     for record in records:
         if not batches or (size + len(record.data) > max_bytes and batches[-1]):
@@ -72,33 +85,60 @@ def invocations(records: list[KinesisRecord], max_bytes: int) -> list[list[Kines
     return batches
 
 
-def event_of(records: dict[str, KinesisRecord], arns: Arns) -> dict[str, Any]:
-    """The transformation event Firehose sends for a Kinesis stream source."""
+def event_of(records: Mapping[str, SourceRecord], arns: Arns) -> dict[str, Any]:
+    """The transformation event Firehose sends for the delivery stream's source."""
+    if arns.msk:
+        return {
+            "invocationId": str(uuid.uuid4()),
+            "sourceMSKArn": arns.source,
+            "deliveryStreamArn": arns.delivery_stream,
+            "region": arns.region,
+            "records": [_msk_record(record_id, r) for record_id, r in records.items()],
+        }
     return {
         "invocationId": str(uuid.uuid4()),
-        "sourceKinesisStreamArn": arns.source_stream,
+        "sourceKinesisStreamArn": arns.source,
         "deliveryStreamArn": arns.delivery_stream,
         "region": arns.region,
-        "records": [
-            {
-                "recordId": record_id,
-                "approximateArrivalTimestamp": r.arrival_ms,
-                "data": base64.b64encode(r.data).decode(),
-                "kinesisRecordMetadata": {
-                    "sequenceNumber": r.sequence_number,
-                    "subsequenceNumber": 0,
-                    "partitionKey": r.partition_key,
-                    "shardId": r.shard_id,
-                    "approximateArrivalTimestamp": r.arrival_ms,
-                },
-            }
-            for record_id, r in records.items()
-        ],
+        "records": [_kinesis_record(record_id, r) for record_id, r in records.items()],
+    }
+
+
+def _kinesis_record(record_id: str, r: SourceRecord) -> dict[str, Any]:
+    if not isinstance(r, KinesisRecord):
+        raise TypeError(f"a Kinesis source's event cannot carry {type(r).__name__}")
+    return {
+        "recordId": record_id,
+        "approximateArrivalTimestamp": r.arrival_ms,
+        "data": base64.b64encode(r.data).decode(),
+        "kinesisRecordMetadata": {
+            "sequenceNumber": r.sequence_number,
+            "subsequenceNumber": 0,
+            "partitionKey": r.partition_key,
+            "shardId": r.shard_id,
+            "approximateArrivalTimestamp": r.arrival_ms,
+        },
+    }
+
+
+def _msk_record(record_id: str, r: SourceRecord) -> dict[str, Any]:
+    if not isinstance(r, KafkaRecord):
+        raise TypeError(f"an MSK source's event cannot carry {type(r).__name__}")
+    return {
+        "recordId": record_id,
+        "approximateArrivalTimestamp": r.arrival_ms,
+        # as AWS sends them: offset and partition as strings
+        "mskRecordMetadata": {
+            "offset": str(r.offset),
+            "partitionId": str(r.partition),
+            "approximateArrivalTimestamp": r.arrival_ms,
+        },
+        "kafkaRecordValue": base64.b64encode(r.data).decode(),
     }
 
 
 def invoke(
-    handler: Handler, records: list[KinesisRecord], arns: Arns, retries: int = INVOKE_RETRIES, backoff_s: float = 0.5
+    handler: Handler, records: Sequence[SourceRecord], arns: Arns, retries: int = INVOKE_RETRIES, backoff_s: float = 0.5
 ) -> Outcome:
     """Invoke the transform once for ``records`` (retrying if it raises) and judge every answer."""
     by_id = {uuid.uuid4().hex: r for r in records}
@@ -118,10 +158,12 @@ def invoke(
     else:
         now = now_ms()
         return Outcome(failed=[Failed(r, *FUNCTION_ERROR, attempt, now) for r in records])
-    return judge(response, by_id, attempt, now_ms())
+    return judge(response, by_id, attempt, now_ms(), arns.value_key)
 
 
-def judge(response: Any, records: dict[str, KinesisRecord], attempts: int, now_ms: int) -> Outcome:
+def judge(
+    response: Any, records: Mapping[str, SourceRecord], attempts: int, now_ms: int, value_key: str = "data"
+) -> Outcome:
     """Match a transform response to its input records: every record gets exactly one outcome."""
     outcome = Outcome()
     answers = response.get("records") if isinstance(response, dict) else None
@@ -150,7 +192,7 @@ def judge(response: Any, records: dict[str, KinesisRecord], attempts: int, now_m
         elif answer.get("result") == firehose_transform.PROCESSING_FAILED:
             outcome.failed.append(Failed(record, *PROCESSING_FAILED, attempts, now_ms))
         elif answer.get("result") == firehose_transform.OK:
-            judged = _ok(record, answer)
+            judged = _ok(record, answer, value_key)
             if isinstance(judged, Transformed):
                 outcome.transformed.append(judged)
             else:
@@ -161,12 +203,12 @@ def judge(response: Any, records: dict[str, KinesisRecord], attempts: int, now_m
     return outcome
 
 
-def _ok(record: KinesisRecord, answer: dict[str, Any]) -> Transformed | tuple[str, str]:
+def _ok(record: SourceRecord, answer: dict[str, Any], value_key: str) -> Transformed | tuple[str, str]:
     """An Ok answer as a Transformed record, or the (errorCode, errorMessage) it fails with."""
     try:
-        data = base64.b64decode(answer["data"], validate=True)
+        data = base64.b64decode(answer[value_key], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error):
-        return BAD_RESPONSE, "data is missing or not base64"
+        return BAD_RESPONSE, f"{value_key} is missing or not base64"
     metadata = answer.get("metadata")
     keys = metadata.get("partitionKeys") if isinstance(metadata, dict) else None
     dt = keys.get("dt") if isinstance(keys, dict) else None

@@ -1,4 +1,5 @@
-"""What the local Firehose moves: a record of the source stream, and what became of it."""
+"""What the local Firehose moves: a record of its source (a Kinesis stream or a Kafka topic), and
+what became of it."""
 
 from __future__ import annotations
 
@@ -17,17 +18,31 @@ class KinesisRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    """A record of the source topic (Firehose with Amazon MSK as its source)."""
+
+    data: bytes
+    topic: str
+    partition: int
+    offset: int
+    arrival_ms: int  # the record's Kafka timestamp
+
+
+SourceRecord = KinesisRecord | KafkaRecord
+
+
+@dataclass(frozen=True, slots=True)
 class Transformed:
     """A record the function answered Ok: its new data and its partition (dt, hour)."""
 
-    record: KinesisRecord
+    record: SourceRecord
     data: bytes
     partition: tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    record: KinesisRecord
+    record: SourceRecord
     error_code: str
     error_message: str
     attempts: int
