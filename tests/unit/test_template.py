@@ -1,5 +1,7 @@
 """The AWS SAM template: generated from the shared definitions, lint-clean, least privilege,
-encrypted, and in agreement with alleycat.resources and the raw lake schema."""
+encrypted, and in agreement with alleycat.resources and the raw lake schema. Most tests read the
+template as CloudFormation resolves it with ``Transport=Kinesis`` (the default); the least-privilege
+and encryption ones with both values, and the MSK variant's own tests with ``Transport=MSK``."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from alleycat.lake.schema import RAW_PARTITIONS, glue_columns
 from alleycat.resources import (
     FIREHOSE_BUFFER_SECONDS,
     GLUE_DATABASE,
+    KAFKA_AGGREGATOR,
     MAPPINGS,
     RAW_TABLE,
     STREAM_RETENTION_HOURS,
@@ -32,6 +35,7 @@ from infra.aws.template.assemble import COMMAND, render
 from infra.aws.template.checks import skips
 from infra.aws.template.functions import function_specs
 from infra.aws.template.iam import WILDCARD_EXCEPTIONS
+from infra.aws.template.kafka import IAM_PORT, TOPIC
 from infra.aws.template.lake.glue_job import GLUE_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,14 +43,72 @@ TEMPLATE = REPO / "infra" / "aws" / "template.yaml"
 SAM = REPO / "build" / "tools" / "sam" / "bin" / "sam"
 
 
+TRANSPORTS = ("Kinesis", "MSK")
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def resolved(template: dict[str, Any], transport: str) -> dict[str, Any]:
+    """``template`` as CloudFormation resolves it for ``Transport=transport``: the resources and
+    outputs of false conditions dropped, ``Fn::If`` of the transport's conditions decided,
+    ``AWS::NoValue`` removed (other conditions, e.g. HasAlarmEmail, are left as they are)."""
+    known = {"IsKinesis": transport == "Kinesis", "IsMSK": transport == "MSK"}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            cond = node.get("Fn::If")
+            if isinstance(cond, list) and cond[0] in known:
+                return walk(cond[1] if known[cond[0]] else cond[2])
+            out = {k: walk(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v != _NO_VALUE}
+        if isinstance(node, list):
+            return [walk(v) for v in node if walk(v) != _NO_VALUE]
+        return node
+
+    out = walk(template)
+    for section in ("Resources", "Outputs"):
+        out[section] = {k: v for k, v in out[section].items() if known.get(v.get("Condition", ""), True)}
+    return out
+
+
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+def generated() -> dict[str, Any]:
     return yaml.safe_load(TEMPLATE.read_text())
+
+
+@pytest.fixture(scope="module")
+def template(generated: dict[str, Any]) -> dict[str, Any]:
+    return resolved(generated, "Kinesis")
 
 
 @pytest.fixture(scope="module")
 def resources(template: dict[str, Any]) -> dict[str, Any]:
     return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def msk(generated: dict[str, Any]) -> dict[str, Any]:
+    return resolved(generated, "MSK")["Resources"]
+
+
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def either(generated: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The resources with each value of Transport."""
+    return resolved(generated, request.param)["Resources"]
+
+
+def stream_mappings(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per function, its Kinesis or DynamoDB mapping's properties, whether a SAM event or a mapping
+    resource of its own (the Kinesis one: it takes the Transport condition), as SAM's event names them."""
+    out = {}
+    for name, f in of_type(resources, "AWS::Serverless::Function").items():
+        for e in f["Properties"].get("Events", {}).values():
+            if e["Type"] in ("Kinesis", "DynamoDB"):
+                out[name] = {"Type": e["Type"], **e["Properties"]}
+    for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values():
+        props = dict(m["Properties"])
+        if props["EventSourceArn"] == {"Fn::GetAtt": ["TelemetryStream", "Arn"]}:
+            out[props.pop("FunctionName")["Ref"]] = {"Type": "Kinesis", "Stream": props.pop("EventSourceArn"), **props}
+    return out
 
 
 def of_type(resources: dict[str, Any], typ: str) -> dict[str, dict[str, Any]]:
@@ -116,12 +178,13 @@ def resource_text(resource: Any) -> str:
     if isinstance(resource, str):
         return resource
     if "Fn::Sub" in resource:
-        return resource["Fn::Sub"]
+        sub = resource["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]  # the long form: [text, variables]
     return ""  # Ref / GetAtt of a declared resource: named by construction
 
 
-def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
-    statements = policy_statements(resources)
+def test_no_wildcard_actions(either: dict[str, Any]) -> None:
+    statements = policy_statements(either)
     assert len(statements) > 20
     for name, s in statements:
         if s["Effect"] == "Deny":  # a deny only narrows what the allows grant
@@ -131,11 +194,11 @@ def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
             assert "*" not in action, f"{name}/{s.get('Sid')}: wildcard action {action}"
 
 
-def test_wildcard_resources_only_for_documented_exceptions(template: dict[str, Any], resources: dict[str, Any]) -> None:
+def test_wildcard_resources_only_for_documented_exceptions(template: dict[str, Any], either: dict[str, Any]) -> None:
     documented = template["Metadata"]["WildcardResourceExceptions"]
     assert documented == WILDCARD_EXCEPTIONS
     assert all(reason.strip() for reason in documented.values())
-    for name, s in policy_statements(resources):
+    for name, s in policy_statements(either):
         for resource in as_list(s["Resource"]):
             text = resource_text(resource)
             if text == "*":
@@ -147,7 +210,8 @@ def test_wildcard_resources_only_for_documented_exceptions(template: dict[str, A
             assert not tail.startswith("*"), f"{name}/{s.get('Sid')}: unnamed resource {text}"
 
 
-def test_one_role_per_function_and_job(resources: dict[str, Any]) -> None:
+def test_one_role_per_function_and_job(either: dict[str, Any]) -> None:
+    resources = either
     functions = of_type(resources, "AWS::Serverless::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
     roles.append(resources["TelemetryJob"]["Properties"]["Role"]["Fn::GetAtt"][0])
@@ -170,9 +234,11 @@ def test_publisher_may_publish_exactly_the_standings_topics(resources: dict[str,
 # --- encryption -----------------------------------------------------------------------------
 
 
-def test_encryption_at_rest(resources: dict[str, Any]) -> None:
-    stream = resources["TelemetryStream"]["Properties"]
-    assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
+def test_encryption_at_rest(either: dict[str, Any]) -> None:
+    resources = either
+    if "TelemetryStream" in resources:  # MSK Serverless encrypts at rest with its own key, always
+        stream = resources["TelemetryStream"]["Properties"]
+        assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
     table = resources["Table"]["Properties"]
     assert table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["SSEType"] == "KMS"
     destination = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
@@ -181,6 +247,8 @@ def test_encryption_at_rest(resources: dict[str, Any]) -> None:
         assert q["Properties"].get("KmsMasterKeyId"), name
     for name, t in of_type(resources, "AWS::SNS::Topic").items():
         assert t["Properties"].get("KmsMasterKeyId"), name
+    for name, g in of_type(resources, "AWS::Logs::LogGroup").items():
+        assert g["Properties"].get("KmsKeyId"), name
     athena = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
     assert athena["EnforceWorkGroupConfiguration"] is True
     assert athena["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
@@ -215,19 +283,13 @@ def test_functions_and_mappings_agree_with_resources(template: dict[str, Any], r
     assert template["Globals"]["Function"]["Runtime"] == "python3.12"
     assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
     functions = of_type(resources, "AWS::Serverless::Function")
-    streamed = {
-        name
-        for name, f in functions.items()
-        for e in f["Properties"].get("Events", {}).values()
-        if e["Type"] in ("Kinesis", "DynamoDB")
-    }
-    assert streamed == {f"{m.name}Function" for m in MAPPINGS}
+    mappings = stream_mappings(resources)
+    assert set(mappings) == {f"{m.name}Function" for m in MAPPINGS}
     for m in MAPPINGS:
         props = functions[f"{m.name}Function"]["Properties"]
         assert (props["Handler"], props["Timeout"], props["MemorySize"]) == (m.handler, m.timeout_s, m.memory_mb)
-        (event,) = props["Events"].values()
-        assert event["Type"] == {"kinesis": "Kinesis", "dynamodb": "DynamoDB"}[m.source]
-        e = event["Properties"]
+        e = mappings[f"{m.name}Function"]
+        assert e["Type"] == {"kinesis": "Kinesis", "dynamodb": "DynamoDB"}[m.source]
         expected_stream = (
             {"Fn::GetAtt": ["TelemetryStream", "Arn"]}
             if m.source == "kinesis"
@@ -245,24 +307,29 @@ def test_functions_and_mappings_agree_with_resources(template: dict[str, Any], r
         assert ("ReportBatchItemFailures" in e.get("FunctionResponseTypes", [])) == m.report_batch_item_failures
 
 
-def test_every_mapping_has_a_failure_destination_and_bounded_retries(resources: dict[str, Any]) -> None:
+def test_every_mapping_has_a_failure_destination_and_bounded_retries(either: dict[str, Any]) -> None:
+    resources = either
     queues = of_type(resources, "AWS::SQS::Queue")
-    for name, f in of_type(resources, "AWS::Serverless::Function").items():
-        for event in f["Properties"].get("Events", {}).values():
-            if event["Type"] not in ("Kinesis", "DynamoDB"):
-                continue
-            e = event["Properties"]
-            destination = e["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
-            assert destination[0] in queues and destination[1] == "Arn", name
-            assert 0 <= e["MaximumRetryAttempts"] <= 10_000, f"{name}: retries must be bounded (-1 is forever)"
-            assert 60 <= e["MaximumRecordAgeInSeconds"] <= 604_800, f"{name}: record age must be bounded"
-            role = resources[f["Properties"]["Role"]["Fn::GetAtt"][0]]
-            sends = [
-                s
-                for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-                if "sqs:SendMessage" in s["Action"]
-            ]
-            assert sends and sends[0]["Resource"] == [{"Fn::GetAtt": destination}], name
+    functions = of_type(resources, "AWS::Serverless::Function")
+    mappings = list(stream_mappings(resources).items())
+    mappings += [  # the MSK one (Transport=MSK)
+        (m["Properties"]["FunctionName"]["Ref"], m["Properties"])
+        for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if "Topics" in m["Properties"]
+    ]
+    assert len(mappings) == len(MAPPINGS)
+    for name, e in mappings:
+        destination = e["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
+        assert destination[0] in queues and destination[1] == "Arn", name
+        assert 0 <= e["MaximumRetryAttempts"] <= 10_000, f"{name}: retries must be bounded (-1 is forever)"
+        assert 60 <= e["MaximumRecordAgeInSeconds"] <= 604_800, f"{name}: record age must be bounded"
+        role = resources[functions[name]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        sends = [
+            s
+            for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            if "sqs:SendMessage" in s["Action"]
+        ]
+        assert sends and sends[0]["Resource"] == [{"Fn::GetAtt": destination}], name
 
 
 def test_table_agrees_with_table_definition(resources: dict[str, Any]) -> None:
@@ -508,7 +575,8 @@ def test_alarms(resources: dict[str, Any]) -> None:
     assert of_type(resources, "AWS::CloudWatch::Dashboard")
 
 
-def test_every_log_group_has_retention_and_every_function_its_own(resources: dict[str, Any]) -> None:
+def test_every_log_group_has_retention_and_every_function_its_own(either: dict[str, Any]) -> None:
+    resources = either
     groups = of_type(resources, "AWS::Logs::LogGroup")
     for name, g in groups.items():
         assert g["Properties"]["RetentionInDays"], name
@@ -542,3 +610,149 @@ def test_handlers_name_real_modules() -> None:
         source = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
         assert source.exists(), spec.handler
         assert re.search(rf"^(def {func}\(|{func} = )", source.read_text(), re.M), spec.handler
+
+
+# --- Transport=MSK -----------------------------------------------------------------------------
+
+
+def kafka_grants(resources: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
+    """Per role or policy: each kafka-cluster action -> the resources it is granted on (as text)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for name, s in policy_statements(resources):
+        for action in as_list(s["Action"]):
+            if action.startswith("kafka-cluster:"):
+                texts = {resource_text(r) or json.dumps(r) for r in s["Resource"]}
+                out.setdefault(name, {}).setdefault(action, set()).update(texts)
+    return out
+
+
+CLUSTER_REF = json.dumps({"Ref": "KafkaCluster"})
+TOPIC_ARN = "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:topic/${ClusterName}/${ClusterUuid}/" + TOPIC
+GROUP_ARN = "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:group/${ClusterName}/${ClusterUuid}/"
+
+
+def test_the_transport_parameter_picks_kinesis_or_msk(generated: dict[str, Any], resources, msk) -> None:
+    assert generated["Parameters"]["Transport"]["AllowedValues"] == ["Kinesis", "MSK"]
+    assert generated["Parameters"]["Transport"]["Default"] == "Kinesis"
+    kafka_types = {"AWS::MSK::ServerlessCluster", "AWS::MSK::ClusterPolicy", "AWS::EC2::VPC", "AWS::EC2::Subnet"}
+    assert not {r["Type"] for r in resources.values()} & kafka_types
+    assert not of_type(msk, "AWS::Kinesis::Stream")
+    assert kafka_types <= {r["Type"] for r in msk.values()}
+    kinesis_outputs = resolved(generated, "Kinesis")["Outputs"]
+    msk_outputs = resolved(generated, "MSK")["Outputs"]
+    assert "StreamName" in kinesis_outputs and "KafkaClusterArn" not in kinesis_outputs
+    assert "StreamName" not in msk_outputs and {"KafkaClusterArn", "KafkaTopic", "KafkaClientSecurityGroup"} <= set(
+        msk_outputs
+    )
+    assert "TelemetryStream" not in json.dumps(msk)  # nothing left that names the stream
+
+
+def test_msk_serverless_takes_iam_only_in_three_private_subnets(msk: dict[str, Any]) -> None:
+    (cluster,) = of_type(msk, "AWS::MSK::ServerlessCluster").values()
+    props = cluster["Properties"]
+    assert props["ClientAuthentication"] == {"Sasl": {"Iam": {"Enabled": True}}}
+    (vpc,) = props["VpcConfigs"]
+    subnets = of_type(msk, "AWS::EC2::Subnet")
+    assert {s["Ref"] for s in vpc["SubnetIds"]} == set(subnets) and len(subnets) == 3
+    assert {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets.values()} == {
+        json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in range(3)
+    }
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
+    assert not of_type(msk, "AWS::EC2::InternetGateway") and not of_type(msk, "AWS::EC2::NatGateway")
+    assert of_type(msk, "AWS::EC2::FlowLog")
+    (policy,) = of_type(msk, "AWS::MSK::ClusterPolicy").values()
+    (grant,) = policy["Properties"]["Policy"]["Statement"]
+    assert (
+        grant["Principal"] == {"Service": "firehose.amazonaws.com"} and "kafka:CreateVpcConnection" in grant["Action"]
+    )
+    assert grant["Resource"] == {"Ref": "KafkaCluster"} and "aws:SourceAccount" in grant["Condition"]["StringEquals"]
+
+
+def test_security_groups_open_only_the_iam_listener_between_groups(msk: dict[str, Any]) -> None:
+    rules = []
+    for g in of_type(msk, "AWS::EC2::SecurityGroup").values():
+        rules += [("in", r) for r in g["Properties"].get("SecurityGroupIngress", [])]
+        rules += [("out", r) for r in g["Properties"]["SecurityGroupEgress"]]  # explicit: no default allow-all
+    rules += [("in", r["Properties"]) for r in of_type(msk, "AWS::EC2::SecurityGroupIngress").values()]
+    rules += [("out", r["Properties"]) for r in of_type(msk, "AWS::EC2::SecurityGroupEgress").values()]
+    assert len(rules) >= 4
+    for direction, r in rules:
+        if r.get("CidrIp") == "127.0.0.1/32":  # the placeholder that removes the default egress
+            continue
+        assert (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", IAM_PORT, IAM_PORT), r
+        peer = r.get("SourceSecurityGroupId" if direction == "in" else "DestinationSecurityGroupId")
+        assert peer is not None and "CidrIp" not in r and "CidrIpv6" not in r, r
+
+
+def test_the_aggregator_reads_the_topic_with_the_local_mappings_parameters(msk: dict[str, Any]) -> None:
+    (mapping,) = of_type(msk, "AWS::Lambda::EventSourceMapping").values()
+    e = mapping["Properties"]
+    m = KAFKA_AGGREGATOR
+    assert e["FunctionName"] == {"Ref": "AggregatorFunction"} and e["EventSourceArn"] == {"Ref": "KafkaCluster"}
+    assert e["Topics"] == [TOPIC]
+    assert e["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": m.consumer_group_id}
+    assert (e["StartingPosition"], e["BatchSize"]) == (m.starting_position, m.batch_size)
+    assert "MaximumBatchingWindowInSeconds" not in e and m.max_batching_window_ms == 500  # AWS's default for Kafka
+    assert (e["MaximumRetryAttempts"], e["MaximumRecordAgeInSeconds"]) == (
+        m.maximum_retry_attempts,
+        m.maximum_record_age_s,
+    )
+    assert e["BisectBatchOnFunctionError"] is m.bisect_on_error
+    assert e["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # Kafka's retries, bisection and partial answers need provisioned pollers (which need no VPC endpoints)
+    assert e["ProvisionedPollerConfig"]["MinimumPollers"] >= 1
+    assert e["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["AggregatorDeadLetterQueue", "Arn"]}
+
+
+def test_firehose_reads_the_topic_into_the_same_raw_zone(resources: dict[str, Any], msk: dict[str, Any]) -> None:
+    props = msk["RawDeliveryStream"]["Properties"]
+    assert props["DeliveryStreamType"] == "MSKAsSource" and "KinesisStreamSourceConfiguration" not in props
+    source = props["MSKSourceConfiguration"]
+    assert source["MSKClusterARN"] == {"Ref": "KafkaCluster"} and source["TopicName"] == TOPIC
+    assert source["AuthenticationConfiguration"] == {
+        "Connectivity": "PRIVATE",
+        "RoleARN": {"Fn::GetAtt": ["FirehoseRole", "Arn"]},
+    }
+    assert source["ReadFromTimestamp"] == "1970-01-01T00:00:00Z"  # from the earliest offset
+    same = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert props["ExtendedS3DestinationConfiguration"] == same  # same transform, prefix, conversion
+
+
+def test_kafka_grants_are_scoped_to_the_cluster_topic_and_group(msk: dict[str, Any], resources: dict[str, Any]) -> None:
+    assert kafka_grants(resources) == {}
+    grants = kafka_grants(msk)
+    assert set(grants) == {"AggregatorRole", "FirehoseRole", "ProducerPolicy"}
+    assert grants["AggregatorRole"] == {
+        "kafka-cluster:Connect": {CLUSTER_REF},
+        "kafka-cluster:DescribeClusterDynamicConfiguration": {CLUSTER_REF},
+        "kafka-cluster:DescribeTopic": {TOPIC_ARN},
+        "kafka-cluster:ReadData": {TOPIC_ARN},
+        "kafka-cluster:DescribeGroup": {GROUP_ARN + KAFKA_AGGREGATOR.consumer_group_id},
+        "kafka-cluster:AlterGroup": {GROUP_ARN + KAFKA_AGGREGATOR.consumer_group_id},
+    }
+    assert grants["ProducerPolicy"] == {
+        "kafka-cluster:Connect": {CLUSTER_REF},
+        "kafka-cluster:WriteDataIdempotently": {CLUSTER_REF},
+        "kafka-cluster:DescribeTopic": {TOPIC_ARN},
+        "kafka-cluster:WriteData": {TOPIC_ARN},
+    }
+    firehose = grants["FirehoseRole"]
+    assert firehose["kafka-cluster:ReadData"] == {TOPIC_ARN} and "kafka-cluster:WriteData" not in firehose
+    assert firehose["kafka-cluster:DescribeGroup"] == {GROUP_ARN + "*"}  # Firehose's own groups: not named by AWS
+    for name, actions in grants.items():  # nobody creates, deletes or alters topics or the cluster
+        assert not [a for a in actions if re.match(r"kafka-cluster:(Create|Delete|Alter(?!Group))", a)], name
+    # the poller's interfaces: made only in the cluster's subnets, with the cluster's group
+    (create,) = [
+        s for n, s in policy_statements(msk) if n == "AggregatorRole" and "ec2:CreateNetworkInterface" in s["Action"]
+    ]
+    texts = [resource_text(r) for r in create["Resource"]]
+    assert sum(":subnet/" in t for t in texts) == 3 and sum(":security-group/" in t for t in texts) == 1
+
+
+def test_the_aggregator_alarms_on_the_lag_of_its_transport(resources: dict[str, Any], msk: dict[str, Any]) -> None:
+    assert alarms_on(resources, "IteratorAge") and not alarms_on(resources, "OffsetLag")
+    (lag,) = alarms_on(msk, "OffsetLag")
+    assert dimension(lag, "FunctionName") == {"Ref": "AggregatorFunction"}
+    ages = {dimension(a, "FunctionName")["Ref"] for a in alarms_on(msk, "IteratorAge")}
+    assert ages == {f"{m.name}Function" for m in MAPPINGS} - {"AggregatorFunction"}
+    assert not alarms_on(msk, "GetRecords.IteratorAgeMilliseconds")

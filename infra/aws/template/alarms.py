@@ -8,6 +8,7 @@ from typing import Any
 
 from alleycat.resources import STREAM_RETENTION_HOURS, MappingDef
 from infra.aws.template.api import API_STAGE
+from infra.aws.template.conditions import IS_KINESIS, IS_MSK, when
 from infra.aws.template.functions import FunctionSpec
 from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.mappings import dead_letter_queue_name
@@ -17,6 +18,9 @@ from infra.aws.template.table import INDEX_NAMES
 ITERATOR_AGE_ALARM_FRACTION = 0.25
 # The API's client-error alarm: the share of requests answered 4xx, over three 5-minute periods.
 API_4XX_RATE = 0.05
+# The MSK mapping's lag alarm: this many seconds of full load (six classes of 1,000 riders) unread.
+FULL_LOAD_RECORDS_PER_S = 6_000
+OFFSET_LAG_ALARM_S = 300
 API_DIMENSIONS: dict[str, Any] = {"ApiName": sub("${AWS::StackName}-leaderboard"), "Stage": API_STAGE}
 
 
@@ -48,6 +52,10 @@ def alarm(
             "OKActions": [ref("AlarmTopic")],
         },
     }
+
+
+def kinesis_only(resource: dict[str, Any]) -> dict[str, Any]:
+    return when(IS_KINESIS, resource)
 
 
 def iterator_age_threshold_ms(m: MappingDef) -> int:
@@ -88,35 +96,41 @@ def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
             "Condition": "HasAlarmEmail",
             "Properties": {"TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")},
         },
-        "StreamIteratorAgeAlarm": alarm(
-            f"Oldest unread record in the stream (any consumer, Firehose included) is older than "
-            f"{ITERATOR_AGE_ALARM_FRACTION:.0%} of the {STREAM_RETENTION_HOURS} h retention",
-            "AWS/Kinesis",
-            "GetRecords.IteratorAgeMilliseconds",
-            {"StreamName": ref("TelemetryStream")},
-            "Maximum",
-            "GreaterThanThreshold",
-            STREAM_RETENTION_HOURS * 3600 * 1000 * ITERATOR_AGE_ALARM_FRACTION,
+        "StreamIteratorAgeAlarm": kinesis_only(
+            alarm(
+                f"Oldest unread record in the stream (any consumer, Firehose included) is older than "
+                f"{ITERATOR_AGE_ALARM_FRACTION:.0%} of the {STREAM_RETENTION_HOURS} h retention",
+                "AWS/Kinesis",
+                "GetRecords.IteratorAgeMilliseconds",
+                {"StreamName": ref("TelemetryStream")},
+                "Maximum",
+                "GreaterThanThreshold",
+                STREAM_RETENTION_HOURS * 3600 * 1000 * ITERATOR_AGE_ALARM_FRACTION,
+            )
         ),
-        "StreamWriteThrottleAlarm": alarm(
-            "Producers are throttled by the stream (add shards)",
-            "AWS/Kinesis",
-            "WriteProvisionedThroughputExceeded",
-            {"StreamName": ref("TelemetryStream")},
-            "Sum",
-            "GreaterThanThreshold",
-            0,
+        "StreamWriteThrottleAlarm": kinesis_only(
+            alarm(
+                "Producers are throttled by the stream (add shards)",
+                "AWS/Kinesis",
+                "WriteProvisionedThroughputExceeded",
+                {"StreamName": ref("TelemetryStream")},
+                "Sum",
+                "GreaterThanThreshold",
+                0,
+            )
         ),
-        "StreamReadThrottleAlarm": alarm(
-            "Consumers are throttled by the stream's read quota (5 GetRecords/s, 2 MiB/s per shard)",
-            "AWS/Kinesis",
-            "ReadProvisionedThroughputExceeded",
-            {"StreamName": ref("TelemetryStream")},
-            "Sum",
-            "GreaterThanThreshold",
-            0,
-            period=60,
-            evaluation_periods=5,
+        "StreamReadThrottleAlarm": kinesis_only(
+            alarm(
+                "Consumers are throttled by the stream's read quota (5 GetRecords/s, 2 MiB/s per shard)",
+                "AWS/Kinesis",
+                "ReadProvisionedThroughputExceeded",
+                {"StreamName": ref("TelemetryStream")},
+                "Sum",
+                "GreaterThanThreshold",
+                0,
+                period=60,
+                evaluation_periods=5,
+            )
         ),
         "FirehoseDeliveryAlarm": alarm(
             "Firehose failed to deliver to S3",
@@ -239,7 +253,7 @@ def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
         )
         if spec.mapping is not None:
             m = spec.mapping
-            out[f"{spec.name}IteratorAgeAlarm"] = alarm(
+            iterator_age = alarm(
                 f"{spec.name} is falling behind its {m.source} stream",
                 "AWS/Lambda",
                 "IteratorAge",
@@ -250,6 +264,24 @@ def alarms(specs: list[FunctionSpec]) -> dict[str, Any]:
                 period=60,
                 evaluation_periods=5,
             )
+            if spec.source_policy is None:
+                out[f"{spec.name}IteratorAgeAlarm"] = iterator_age
+            else:  # the telemetry's reader: IteratorAge from Kinesis, OffsetLag (records) from MSK
+                out[f"{spec.name}IteratorAgeAlarm"] = kinesis_only(iterator_age)
+                out[f"{spec.name}OffsetLagAlarm"] = when(
+                    IS_MSK,
+                    alarm(
+                        f"{spec.name} is more than {OFFSET_LAG_ALARM_S // 60} minutes of full load behind the topic",
+                        "AWS/Lambda",
+                        "OffsetLag",
+                        {"FunctionName": fn},
+                        "Maximum",
+                        "GreaterThanThreshold",
+                        FULL_LOAD_RECORDS_PER_S * OFFSET_LAG_ALARM_S,
+                        period=60,
+                        evaluation_periods=5,
+                    ),
+                )
             out[f"{spec.name}DeadLetterAlarm"] = alarm(
                 f"{spec.name} gave up on records: they are in its dead-letter queue",
                 "AWS/SQS",

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from infra.aws.template.api import API_STAGE
+from infra.aws.template.conditions import if_kinesis
 from infra.aws.template.functions import FunctionSpec
-from infra.aws.template.intrinsics import sub
+from infra.aws.template.intrinsics import ref, sub
 from infra.aws.template.mappings import dead_letter_queue_name
 
 
@@ -26,12 +27,10 @@ def dashboard(specs: list[FunctionSpec]) -> dict[str, Any]:
     fns = [f"${{{s.name}Function}}" for s in specs]
     mapped = [f"${{{s.name}Function}}" for s in specs if s.mapping is not None]
     widgets = [
-        widget(
-            "Stream: records in", [["AWS/Kinesis", "IncomingRecords", "StreamName", "${TelemetryStream}"]], x=0, y=0
-        ),
+        widget("Stream: records in", [["AWS/Kinesis", "IncomingRecords", "StreamName", "${StreamName}"]], x=0, y=0),
         widget(
             "Iterator age (ms)",
-            [["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "${TelemetryStream}"]]
+            [["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "${StreamName}"]]
             + [["AWS/Lambda", "IteratorAge", "FunctionName", f] for f in mapped],
             stat="Maximum",
             x=12,
@@ -79,7 +78,7 @@ def dashboard(specs: list[FunctionSpec]) -> dict[str, Any]:
         widget(
             "Stream throttling (per-shard quotas)",
             [
-                ["AWS/Kinesis", m, "StreamName", "${TelemetryStream}"]
+                ["AWS/Kinesis", m, "StreamName", "${StreamName}"]
                 for m in ("WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded")
             ],
             x=0,
@@ -122,6 +121,12 @@ def dashboard(specs: list[FunctionSpec]) -> dict[str, Any]:
         "Type": "AWS::CloudWatch::Dashboard",
         "Properties": {
             "DashboardName": sub("${AWS::StackName}"),
-            "DashboardBody": sub(json.dumps({"widgets": widgets}, separators=(",", ":"))),
+            # with Transport=MSK there is no stream: its widgets stay empty
+            "DashboardBody": {
+                "Fn::Sub": [
+                    json.dumps({"widgets": widgets}, separators=(",", ":")),
+                    {"StreamName": if_kinesis(ref("TelemetryStream"), "none")},
+                ]
+            },
         },
     }

@@ -8,14 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alleycat.resources import MAPPINGS, MappingDef
+from alleycat.resources import KAFKA_AGGREGATOR, MAPPINGS, MappingDef
+from infra.aws.template import kafka
 from infra.aws.template.api import API_METHOD
 from infra.aws.template.checks import skip
-from infra.aws.template.iam import XRAY_STMT, kms_via, logs_stmt, role, stmt
+from infra.aws.template.conditions import if_kinesis
+from infra.aws.template.iam import XRAY_STMT, kms_via, logs_stmt, policy, role, stmt
 from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.lake.paths import DEAD_LETTER_PREFIX, LAKE, LAKE_URI, lake_objects
 from infra.aws.template.live import publish_stmt, publisher_environment
-from infra.aws.template.mappings import dead_letter_queue, dead_letter_queue_name, event_for, mapping_statements
+from infra.aws.template.mappings import (
+    dead_letter_queue,
+    dead_letter_queue_name,
+    event_for,
+    kinesis_mapping,
+    kinesis_read_statements,
+    mapping_statements,
+)
 from infra.aws.template.table import DDB_READ, DDB_WRITE, table_arns
 
 RUNTIME = "python3.12"
@@ -42,6 +51,9 @@ class FunctionSpec:
     # A cap (and a guarantee) on concurrent executions; None: bounded by its caller instead (why, below).
     reserved_concurrency: Any = None
     invoked_by: str = ""  # who invokes it, synchronously (the checkov reasons name it)
+    # the telemetry source's grants, by transport (Fn::If of two inline policies), and its mappings
+    source_policy: Any = None
+    source_mappings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -82,21 +94,31 @@ def function_specs() -> list[FunctionSpec]:
     specs = []
     for m in MAPPINGS:
         description, statements, env = extra[m.name]
-        specs.append(
-            FunctionSpec(
-                name=m.name,
-                handler=m.handler,
-                description=description,
-                statements=mapping_statements(m) + statements,
-                timeout_s=m.timeout_s,
-                memory_mb=m.memory_mb,
-                environment=env,
-                events={"Stream": event_for(m)},
-                mapping=m,
-                invoked_by=f"its {m.source} event source mapping (one batch per shard at a time, "
-                f"x{m.parallelization_factor} parallelisation)",
-            )
+        spec = FunctionSpec(
+            name=m.name,
+            handler=m.handler,
+            description=description,
+            statements=mapping_statements(m) + statements,
+            timeout_s=m.timeout_s,
+            memory_mb=m.memory_mb,
+            environment=env,
+            events={"Stream": event_for(m)},
+            mapping=m,
+            invoked_by=f"its {m.source} event source mapping (one batch per shard at a time, "
+            f"x{m.parallelization_factor} parallelisation)",
         )
+        if m.source == "kinesis":  # the telemetry: the stream, or with Transport=MSK the topic
+            assert m.name == KAFKA_AGGREGATOR.name, "only the Aggregator reads the telemetry"
+            spec.events = {}
+            spec.source_policy = if_kinesis(
+                policy("read-stream", kinesis_read_statements()), policy("read-topic", kafka.aggregator_statements())
+            )
+            spec.source_mappings = {f"{m.name}FunctionStream": kinesis_mapping(m), **kafka.event_source_mapping()}
+            spec.invoked_by = (
+                f"its Kinesis event source mapping (one batch per shard at a time, x{m.parallelization_factor} "
+                "parallelisation) or its MSK one (one batch per partition at a time)"
+            )
+        specs.append(spec)
     specs.append(
         FunctionSpec(
             name="FirehoseTransform",
@@ -182,7 +204,9 @@ def function_resources(spec: FunctionSpec) -> dict[str, Any]:
             f"{spec.name} function: least privilege",
             "lambda.amazonaws.com",
             [logs_stmt(log_group), XRAY_STMT, ENVIRONMENT_KEY_STMT, *spec.statements],
+            [spec.source_policy] if spec.source_policy is not None else None,
         ),
+        **spec.source_mappings,
     }
     if spec.mapping is not None:
         resources[dead_letter_queue_name(spec.mapping)] = dead_letter_queue()
@@ -200,7 +224,7 @@ def function_globals() -> dict[str, Any]:
         "KmsKeyArn": att("DataKey"),
         "Environment": {
             "Variables": {
-                "ALLEYCAT_STREAM": ref("TelemetryStream"),
+                "ALLEYCAT_STREAM": if_kinesis(ref("TelemetryStream"), ref("AWS::NoValue")),
                 "ALLEYCAT_TABLE": ref("Table"),
                 "ALLEYCAT_LAKE_URI": sub(LAKE_URI),
                 "ALLEYCAT_LOG_LEVEL": LOG_LEVEL,

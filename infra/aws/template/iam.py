@@ -14,6 +14,16 @@ WILDCARD_EXCEPTIONS: dict[str, str] = {
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions (Tracing: Active)",
     "dynamodb:ListStreams": "Lambda's DynamoDB Streams poller lists streams; the action takes no resource",
     "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARNs; limited to the Glue namespace by condition",
+    **{
+        action: "Lambda's MSK poller looks up the cluster's network for its interfaces; EC2 Describe* calls "
+        "take no resource (Transport=MSK only)"
+        for action in (
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+        )
+    },
 }
 
 
@@ -38,8 +48,16 @@ def logs_stmt(log_group: str) -> dict[str, Any]:
 XRAY_STMT = stmt(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"], "XRayNoResourceLevel")
 
 
-def role(description: str, service: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
-    """A role that ``service`` assumes, with one inline policy (no AWS managed policies)."""
+def policy(name: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """An inline policy of a role."""
+    return {"PolicyName": name, "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+
+
+def role(
+    description: str, service: str, statements: list[dict[str, Any]], extra_policies: list[Any] | None = None
+) -> dict[str, Any]:
+    """A role that ``service`` assumes, with one inline policy (no AWS managed policies), and
+    ``extra_policies`` (e.g. ``Fn::If`` of two inline policies, by transport)."""
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -50,8 +68,6 @@ def role(description: str, service: str, statements: list[dict[str, Any]]) -> di
                     {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"},
                 ],
             },
-            "Policies": [
-                {"PolicyName": "least-privilege", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
-            ],
+            "Policies": [policy("least-privilege", statements), *(extra_policies or [])],
         },
     }

@@ -1,5 +1,6 @@
-"""The Firehose delivery stream: reads the telemetry stream, runs the transform Lambda, converts
-JSON to Parquet with the raw table's schema, and partitions by dt/hour under the raw prefix."""
+"""The Firehose delivery stream: reads the telemetry stream (with ``Transport=MSK`` the topic, as
+Firehose with MSK as its source), runs the transform Lambda, converts JSON to Parquet with the raw
+table's schema, and partitions by dt/hour under the raw prefix."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from alleycat.lake.schema import RAW_PARTITIONS
 from alleycat.resources import FIREHOSE_BUFFER_SECONDS, GLUE_DATABASE, RAW_TABLE
-from infra.aws.template.iam import kms_via, role, stmt
+from infra.aws.template import kafka
+from infra.aws.template.conditions import if_kinesis
+from infra.aws.template.iam import kms_via, policy, role, stmt
 from infra.aws.template.intrinsics import att, ref, sub
 from infra.aws.template.lake.paths import LAKE, lake_key, lake_objects
 from infra.aws.template.stream import KINESIS_READ
@@ -34,9 +37,11 @@ def firehose() -> dict[str, Any]:
         sub(f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:database/{GLUE_DATABASE}"),
         sub(f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:table/{GLUE_DATABASE}/{RAW_TABLE}"),
     ]
-    statements = [
+    read_stream = [
         stmt(KINESIS_READ, [att("TelemetryStream")], "ReadStream"),
         kms_via("kinesis", ["kms:Decrypt"], "ReadStreamKey"),
+    ]
+    statements = [
         stmt(
             ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
             [att("LakeBucket")],
@@ -58,7 +63,10 @@ def firehose() -> dict[str, Any]:
     ]
     return {
         "FirehoseRole": role(
-            "Firehose: read the stream, transform, convert, write raw Parquet", "firehose.amazonaws.com", statements
+            "Firehose: read the stream (or the topic), transform, convert, write raw Parquet",
+            "firehose.amazonaws.com",
+            statements,
+            [if_kinesis(policy("read-stream", read_stream), policy("read-topic", kafka.firehose_statements()))],
         ),
         "FirehoseLogGroup": {
             "Type": "AWS::Logs::LogGroup",
@@ -78,11 +86,11 @@ def firehose() -> dict[str, Any]:
             "Type": "AWS::KinesisFirehose::DeliveryStream",
             # The role's inline policy is part of FirehoseRole, so GetAtt orders it before this.
             "Properties": {
-                "DeliveryStreamType": "KinesisStreamAsSource",
-                "KinesisStreamSourceConfiguration": {
-                    "KinesisStreamARN": att("TelemetryStream"),
-                    "RoleARN": att("FirehoseRole"),
-                },
+                "DeliveryStreamType": if_kinesis("KinesisStreamAsSource", "MSKAsSource"),
+                "KinesisStreamSourceConfiguration": if_kinesis(
+                    {"KinesisStreamARN": att("TelemetryStream"), "RoleARN": att("FirehoseRole")}, ref("AWS::NoValue")
+                ),
+                "MSKSourceConfiguration": if_kinesis(ref("AWS::NoValue"), kafka.firehose_source()),
                 "ExtendedS3DestinationConfiguration": {
                     "BucketARN": att("LakeBucket"),
                     "RoleARN": att("FirehoseRole"),
