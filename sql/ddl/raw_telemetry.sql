@@ -12,9 +12,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `alleycat`.`raw_telemetry` (
   `cadence` double COMMENT 'rpm',
   `resistance` double COMMENT 'percent',
   `output` double COMMENT '((cadence + 35) * (resistance + 65)) / 100',
-  `arrival_timestamp` bigint COMMENT 'Kinesis approximateArrivalTimestamp, epoch ms',
-  `shard_id` string COMMENT 'Kinesis shard',
-  `sequence_number` string COMMENT 'Kinesis sequence number'
+  `arrival_timestamp` bigint COMMENT 'Kinesis (or MSK) approximateArrivalTimestamp, epoch ms',
+  `shard_id` string COMMENT 'Kinesis shard, or Kafka partition (MSK source)',
+  `sequence_number` string COMMENT 'Kinesis sequence number, or Kafka offset (MSK source)'
 )
 PARTITIONED BY (`dt` string, `hour` string)
 STORED AS PARQUET
