@@ -10,23 +10,26 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from pyspark.sql import SparkSession
 
 from alleycat.adapters.race_table import DynamoRaceTable
-from alleycat.domain.events import InvalidEvent, parse_event
+from alleycat.domain.events import InvalidEvent, Telemetry, parse_event
 from alleycat.lake.catalog import table as lake_table
 from alleycat.resources import KAFKA_AGGREGATOR
 from alleycat.settings import Settings
@@ -37,9 +40,12 @@ from infra.local import stack as local_stack
 from infra.local.environment import stack_env, stack_lake
 from infra.local.esm.metrics import status_dir
 from infra.local.firehose.delivery import DEFAULT_NAME as FIREHOSE
+from infra.local.firehose.delivery import DeliveryStream
+from infra.local.firehose.kafka_source import KafkaTopicSource
 from infra.local.lake import deliver_once
 from infra.local.processes import ProcessTable, free_port, port_open
 from tests.integration.test_chaos import _lost_and_twice
+from tests.integration.test_firehose_delivery import raw_rows, valid_events
 from tests.integration.test_realtime_e2e import expected, mismatches, output
 from tests.lake_events import (
     bests_of,
@@ -240,3 +246,56 @@ def test_broker_and_consumer_killed_mid_race_lose_nothing_and_count_nothing_twic
             sim.kill()
         code = _stop(proc)
     assert code == 0
+
+
+class _CrashBeforeCommit:
+    """The Kafka source of a Firehose that dies after writing its objects and before committing:
+    everything as the real source, except that its commits never happen."""
+
+    def __init__(self, source: KafkaTopicSource) -> None:
+        self.source = source
+        self.arn, self.name = source.arn, source.name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    def checkpoint(self) -> None:
+        """Killed here: the objects are written, the offsets are not committed."""
+
+
+def _send(settings: Settings, events: list[Telemetry]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    try:
+        for ev in events:
+            producer.send(settings.kafka_topic, ev.to_json(), key=f"{ev.race_id}-{ev.class_id}".encode())
+        producer.flush(30)
+    finally:
+        producer.close()
+
+
+def test_the_firehose_commits_only_after_writing_so_a_crash_redelivers(own_topic: Settings) -> None:
+    """A Firehose that read the topic and died before delivering leaves the group where it was: the
+    next one delivers every record once. One that died after writing and before committing gets
+    every record delivered again (at least once; the Glue job dedups by record key)."""
+    events = valid_events(60, random.Random(5))
+    _send(own_topic, events)
+    crashed = DeliveryStream(own_topic, buffer_seconds=3600, buffer_mb=64)
+    while crashed.poll_once() or not crashed.source.caught_up():
+        pass
+    assert crashed.status().buffered_records == len(events)
+    crashed.source.close()  # read, never delivered, never committed
+    assert not _lag(own_topic, FIREHOSE)  # the group has committed nothing
+
+    uncommitted = DeliveryStream(
+        own_topic, buffer_seconds=3600, buffer_mb=64, source=_CrashBeforeCommit(KafkaTopicSource(own_topic, FIREHOSE))
+    )
+    while uncommitted.poll_once() or not uncommitted.source.caught_up():
+        pass
+    uncommitted.flush()  # the objects are written ...
+    uncommitted.source.close()  # ... and the process dies before the commit
+    assert Counter(r["uuid"] for r in raw_rows(own_topic)) == Counter(ev.uuid for ev in events)
+
+    assert deliver_once(own_topic) == len(events)  # read again from the group's (absent) commit
+    assert Counter(r["uuid"] for r in raw_rows(own_topic)) == Counter(ev.uuid for ev in events + events)
+    assert _lag(own_topic, FIREHOSE) == {f"{own_topic.kafka_topic}-0": 0, f"{own_topic.kafka_topic}-1": 0}
+    assert deliver_once(own_topic) == 0  # committed now: nothing comes again
