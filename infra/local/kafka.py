@@ -18,6 +18,7 @@ import base64
 import contextlib
 import logging
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,17 @@ def create_topic(settings: Settings) -> None:
         client.close()
 
 
+def _end_offsets(consumer: Any, partitions: list[Any], attempts: int = 5) -> dict[Any, int]:
+    """The partitions' end offsets. kafka-python leaves out a partition whose lookup met a
+    retriable error (a leader moving, metadata not yet known) and then raises KeyError: ask again."""
+    for _ in range(attempts - 1):
+        try:
+            return dict(consumer.end_offsets(partitions))
+        except KeyError:
+            time.sleep(0.2)
+    return dict(consumer.end_offsets(partitions))
+
+
 def group_lag(settings: Settings) -> list[dict[str, Any]]:
     """Each consumer group's committed offset, the log end and the lag, per partition."""
     from kafka import KafkaConsumer
@@ -177,7 +189,7 @@ def group_lag(settings: Settings) -> list[dict[str, Any]]:
         out = []
         for group in sorted(g["group_id"] for g in client.list_groups()):
             offsets = client.list_group_offsets({group: None}).get(group, {})
-            ends = consumer.end_offsets(list(offsets)) if offsets else {}
+            ends = _end_offsets(consumer, list(offsets)) if offsets else {}
             for tp, committed in sorted(offsets.items()):
                 end = ends.get(tp, committed.offset)
                 out.append(
