@@ -214,6 +214,9 @@ class KafkaMappingRunner(threading.Thread):
     def _run(self) -> None:
         """Consumer sessions until stopped: a session that fails (the broker went away mid-poll)
         is closed without committing and a new one resumes from the committed offsets."""
+        # report at once: until the first poll returns (joining the group can take a while) the
+        # status file would still show the counters of the process this one replaces
+        self.metrics_file.write(force=True)
         while not self.stop.is_set():
             consumer = self._connect()
             if consumer is None:
