@@ -34,7 +34,8 @@ import json
 import math
 import re
 import unicodedata
-from typing import Annotated, Any, NamedTuple
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
 import msgspec
 
@@ -52,6 +53,7 @@ CADENCE_RANGE = (0.0, 250.0)
 RESISTANCE_RANGE = (0.0, 100.0)
 TIMESTAMP_RANGE = (946_684_800_000, 4_102_444_800_000)  # 2000-01-01 .. 2100-01-01 UTC, ms
 EVENT_TYPES = ("update", "final")
+EventType = Literal["update", "final"]
 FIELDS = (
     "uuid",
     "event",
@@ -64,8 +66,12 @@ FIELDS = (
     "cadence",
     "resistance",
 )
+_UUID_TEXT = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+UUID_CHARS = 36
 # \A..\Z, not ^..$: "$" also matches before a trailing newline
-_UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_UUID = re.compile(rf"\A{_UUID_TEXT}\Z")
+# a batch's uuids, each UUID_CHARS long, end to end: one match checks them all
+_UUIDS = re.compile(rf"(?:{_UUID_TEXT})*\Z")
 
 
 class InvalidEvent(ValueError):
@@ -112,9 +118,9 @@ def race_id_for(start_ms: int) -> int:
     return start_ms // RACE_MS
 
 
-# The rules as msgspec constraints, from the same constants as ``validate``'s.
-_Uuid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
-_EventType = Annotated[str, msgspec.Meta(pattern=r"\A(?:update|final)\Z")]
+# The rules as msgspec constraints, from the same constants as ``validate``'s. The uuid's spelling
+# is not one of them: a pattern constraint runs a regex per record, ``parse_events`` one per batch.
+_Uuid = Annotated[str, msgspec.Meta(min_length=UUID_CHARS, max_length=UUID_CHARS)]
 _Timestamp = Annotated[int, msgspec.Meta(ge=TIMESTAMP_RANGE[0], le=TIMESTAMP_RANGE[1])]
 _Second = Annotated[int, msgspec.Meta(ge=1, le=MAX_SECOND)]
 _RaceId = Annotated[int, msgspec.Meta(ge=0, le=MAX_RACE_ID)]
@@ -126,12 +132,13 @@ _Resistance = Annotated[float, msgspec.Meta(ge=RESISTANCE_RANGE[0], le=RESISTANC
 
 
 class Telemetry(msgspec.Struct, frozen=True, rename="camel"):
-    """One validated message. Decoding JSON into this type (``parse_event``) checks every rule of
-    the table above in msgspec's C decoder; ``validate`` checks the same rules in Python and is what
-    explains a rejection. Constructing it directly checks nothing (it is how trusted code builds one)."""
+    """One validated message. Decoding JSON into this type checks the types and ranges of the table
+    above in msgspec's C decoder; ``parse_events`` adds the uuid's spelling, the decimals and the
+    name's characters. ``validate`` checks the same rules in Python and is what explains a
+    rejection. Constructing it directly checks nothing (it is how trusted code builds one)."""
 
     uuid: _Uuid
-    event: _EventType
+    event: EventType
     device_timestamp: _Timestamp
     second: _Second
     race_id: _RaceId
@@ -213,13 +220,23 @@ def _number(doc: dict[str, Any], field: str, lo: float, hi: float) -> float:
     return float(value)
 
 
-def _precise(field: str, value: float, decimals: int, unit: str) -> float:
-    """``value`` unless it has more than ``decimals`` decimals. ``round`` is correctly rounded, so
-    equality means ``value`` is the double nearest a number with that many decimals: what the JSON
-    text said."""
-    if round(value, decimals) == value:
+CADENCE_SCALE, RESISTANCE_SCALE = 10, 1  # cadence in tenths, resistance whole
+
+
+def has_decimals(value: float, scale: int) -> bool:
+    """Whether ``value`` is the double nearest a whole number of ``1 / scale``: what a JSON number
+    with that many decimals decodes to. ``k / scale`` is correctly rounded, so this is
+    ``round(value, decimals) == value`` without ``round``'s decimal conversion (the hot path's cost;
+    tests/unit/test_events.py checks both agree on every tenth of the cadence range and its
+    neighbours)."""
+    return round(value * scale) / scale == value
+
+
+def _precise(field: str, value: float, scale: int, unit: str) -> float:
+    """``value`` unless it has more decimals than ``scale`` allows."""
+    if has_decimals(value, scale):
         return value
-    allowed = "be a whole number" if decimals == 0 else f"have at most {decimals} decimal"
+    allowed = "be a whole number" if scale == 1 else f"have at most {len(str(scale)) - 1} decimal"
     raise InvalidEvent(
         "too_precise", f"{field}={value!r} must {allowed} ({unit}): a finer value cannot be counted exactly"
     )
@@ -243,8 +260,8 @@ def normalise_name(name: str) -> str:
 
 
 def _check_precision(event: Telemetry) -> Telemetry:
-    _precise("cadence", event.cadence, 1, "rpm")
-    _precise("resistance", event.resistance, 0, "percent")
+    _precise("cadence", event.cadence, CADENCE_SCALE, "rpm")
+    _precise("resistance", event.resistance, RESISTANCE_SCALE, "percent")
     name = normalise_name(event.name)
     return event if name == event.name else msgspec.structs.replace(event, name=name)
 
@@ -275,7 +292,7 @@ def validate(doc: Any) -> Telemetry:
     return _check_precision(
         Telemetry(
             uuid=uuid,
-            event=event,
+            event=cast(EventType, event),
             device_timestamp=_int(doc, "deviceTimestamp", *TIMESTAMP_RANGE),
             second=_int(doc, "second", 1, MAX_SECOND),
             race_id=_int(doc, "raceId", 0, MAX_RACE_ID),
@@ -292,22 +309,59 @@ _DECODER = msgspec.json.Decoder(Telemetry)
 
 
 def parse_event(payload: bytes | str) -> Telemetry:
-    """Decode and validate one record's payload (UTF-8 JSON). Raises InvalidEvent.
+    """Decode and validate one record's payload (UTF-8 JSON). Raises InvalidEvent."""
+    (result,) = parse_events([payload])
+    if isinstance(result, InvalidEvent):
+        raise result
+    return result
 
-    The valid case, nearly every record, is one pass of msgspec's decoder (the hot path of every
-    consumer). A record it refuses is decoded again by ``explain`` for the reason code."""
-    raw = payload.encode() if isinstance(payload, str) else payload
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise InvalidEvent("oversize", f"payload is {len(raw)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
+
+def parse_events(payloads: Sequence[bytes | str]) -> list[Telemetry | InvalidEvent]:
+    """Decode and validate a batch of payloads: per payload, its event or why it can never count,
+    the same answer ``parse_event`` gives it.
+
+    The valid case, nearly every record, is one pass of msgspec's decoder, two float tests and a
+    name test per record, and one regex over the whole batch's uuids (the hot path of every
+    consumer). A payload a check refuses is decoded again by ``explain``, whose first broken rule
+    is the reason."""
+    raws = [p.encode() if isinstance(p, str) else p for p in payloads]
+    results: list[Telemetry | InvalidEvent] = []
+    for raw in raws:
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            results.append(InvalidEvent("oversize", f"payload is {len(raw)} bytes, the limit is {MAX_PAYLOAD_BYTES}"))
+            continue
+        try:
+            event = _DECODER.decode(raw)
+        except msgspec.DecodeError as refused:
+            # the two agree on every rule (tests/unit/test_events.py proves it on generated input);
+            # what only the strict decoder refuses, e.g. a lone surrogate or a UTF-16 body, is not
+            # valid UTF-8 JSON
+            results.append(_explained(raw, InvalidEvent("bad_json", str(refused))))
+            continue
+        if not (has_decimals(event.cadence, CADENCE_SCALE) and has_decimals(event.resistance, RESISTANCE_SCALE)):
+            results.append(_explained(raw, InvalidEvent("too_precise", "cadence or resistance")))
+            continue
+        try:
+            name = normalise_name(event.name)
+        except InvalidEvent as exc:
+            results.append(_explained(raw, exc))
+            continue
+        results.append(event if name == event.name else msgspec.structs.replace(event, name=name))
+    if not _UUIDS.match("".join([r.uuid for r in results if type(r) is Telemetry])):
+        for i, r in enumerate(results):  # some uuid is misspelt: find which
+            if type(r) is Telemetry and not _UUID.match(r.uuid):
+                results[i] = _explained(raws[i], InvalidEvent("bad_uuid", "not a lowercase canonical UUID"))
+    return results
+
+
+def _explained(raw: bytes, refusal: InvalidEvent) -> InvalidEvent:
+    """Why ``explain`` refuses a payload a fast check refused (it checks the rules in the table's
+    order, so a payload breaking two gets the first one's reason); ``refusal`` if it does not."""
     try:
-        event = _DECODER.decode(raw)
-    except msgspec.DecodeError as refused:
         explain(raw)
-        # the two agree on every rule (tests/unit/test_events.py proves it on generated input);
-        # what only the strict decoder refuses, e.g. a lone surrogate or a UTF-16 body, is not
-        # valid UTF-8 JSON
-        raise InvalidEvent("bad_json", str(refused)) from None
-    return _check_precision(event)  # msgspec has no decimal-places constraint
+    except InvalidEvent as exc:
+        return exc
+    return refusal
 
 
 def explain(raw: bytes) -> Telemetry:

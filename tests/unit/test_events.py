@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -15,9 +16,11 @@ from alleycat.domain.events import (
     InvalidEvent,
     Telemetry,
     explain,
+    has_decimals,
     output_milli,
     output_of,
     parse_event,
+    parse_events,
     race_id_for,
     validate,
 )
@@ -179,6 +182,12 @@ _edges = st.one_of(
     st.sampled_from(["update", "final", "Update", GOOD["uuid"], GOOD["uuid"].upper(), GOOD["uuid"] + "\n"]),
     st.lists(st.integers(), max_size=2),
 )
+_docs = st.builds(
+    lambda changes, dropped, extra: {k: v for k, v in {**GOOD, **extra, **changes}.items() if k not in dropped},
+    st.dictionaries(st.sampled_from(sorted(GOOD)), _edges, max_size=3),
+    st.sets(st.sampled_from(sorted(GOOD)), max_size=1),
+    st.dictionaries(st.text(max_size=5), _edges, max_size=1),
+)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -197,6 +206,38 @@ def test_the_fast_decoder_agrees_with_the_explainer(changes: dict, dropped: set,
 @given(st.binary(max_size=300) | st.text(max_size=100).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_the_fast_decoder_agrees_with_the_explainer_on_any_bytes(payload: bytes) -> None:
     _agree(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_docs | st.just(GOOD), max_size=12))
+def test_a_batch_gets_what_each_of_its_payloads_gets_alone(docs: list[dict]) -> None:
+    payloads = [json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass") for doc in docs]
+    assert [_answer(r) for r in parse_events(payloads)] == [_answer(_parsed(p)) for p in payloads]
+
+
+def test_one_misspelt_uuid_is_refused_and_the_rest_of_its_batch_counts() -> None:
+    good = [json.dumps(with_(second=s)).encode() for s in range(1, 5)]
+    bad = json.dumps(with_(uuid=GOOD["uuid"].upper())).encode()
+    answers = [_answer(r) for r in parse_events([*good[:2], bad, *good[2:]])]
+    assert answers[2] == "bad_uuid" and [a.second for a in answers if isinstance(a, Telemetry)] == [1, 2, 3, 4]
+
+
+def test_the_decimals_test_is_round_on_every_tenth_of_the_cadence_range_and_its_neighbours() -> None:
+    for tenths in range(0, 2501):
+        for value in (tenths / 10, math.nextafter(tenths / 10, 0), math.nextafter(tenths / 10, 300)):
+            assert has_decimals(value, 10) == (round(value, 1) == value), value
+            assert has_decimals(value, 1) == (round(value) == value), value
+
+
+def _parsed(payload: bytes) -> Telemetry | InvalidEvent:
+    try:
+        return parse_event(payload)
+    except InvalidEvent as exc:
+        return exc
+
+
+def _answer(result: Telemetry | InvalidEvent) -> Telemetry | str:
+    return result.reason if isinstance(result, InvalidEvent) else result
 
 
 def _agree(payload: bytes) -> None:

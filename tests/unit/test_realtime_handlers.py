@@ -21,7 +21,7 @@ from alleycat.adapters.race_items import LiveRace, live_item, result_item
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
 from alleycat.cli import leaderboard as leaderboard_cli
 from alleycat.domain import keys
-from alleycat.domain.events import RaceKey, Telemetry
+from alleycat.domain.events import EventType, RaceKey, Telemetry
 from alleycat.domain.keys import live_topic as topic
 from alleycat.domain.scoring import RaceScores, score_races
 from alleycat.settings import Settings
@@ -40,7 +40,7 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def telemetry(racer: int, second: int, cadence: float = 80.0, ts: int | None = None, event: str = "update",
+def telemetry(racer: int, second: int, cadence: float = 80.0, ts: int | None = None, event: EventType = "update",
               race: int = 5, uid: str | None = None, cls: int | None = None) -> Telemetry:  # fmt: skip
     """A point of racer ``racer`` (class ``cls``, by default ``1 + racer % 6``) in slot ``race``."""
     return Telemetry(uid or str(uuid.uuid4()), event, ts or T + second * 1000, second, race, f"r{racer}", racer,
@@ -76,8 +76,8 @@ def deps(home: Path, table: RaceTable | None = None) -> aggregator.Dependencies:
     return aggregator.Dependencies(table or InMemoryRaceTable(), LocalDeadLetter(home / "dead-letter"))
 
 
-def records(event: dict[str, Any]) -> Any:
-    return KinesisStreamEvent(event).records
+def records(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return event["Records"]
 
 
 def test_the_aws_sample_records_are_rejected_and_dead_lettered_without_failing(home: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from alleycat.domain.events import RaceKey, Telemetry, output_milli
+from alleycat.domain.events import EventType, RaceKey, Telemetry, output_milli
 from alleycat.domain.scoring import RacerScore, RaceScores, rank, score_races, winners
 
 
@@ -16,7 +16,7 @@ def event(
     resistance: float = 78,
     ts: int | None = None,
     uid: str | None = None,
-    kind: str = "update",
+    kind: EventType = "update",
     race: int = 5_400_000,
     class_id: int = 2,
 ) -> Telemetry:
