@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
-
 from alleycat.adapters import aws
 from alleycat.adapters.race_items import live_item
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable
@@ -60,10 +58,7 @@ def merge_rate(batches: int = 50, size: int = 1000) -> float:
     config = SimConfig(start_ms=1_700_000_100_000, seed=1, classes=(1, 2, 3, 4, 5, 6), racers=200, race_seconds=60)
     events = [ev for tick in Simulator(config).ticks() for ev in tick.events][:size]
     batch = [
-        KinesisStreamRecord(
-            {"kinesis": {"data": base64.b64encode(ev.to_json()).decode(), "partitionKey": str(ev.race_id)}}
-        )
-        for ev in events
+        {"kinesis": {"data": base64.b64encode(ev.to_json()).decode(), "partitionKey": str(ev.race_id)}} for ev in events
     ]
     started = time.process_time()
     for _ in range(batches):

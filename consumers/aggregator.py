@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import binascii
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -51,7 +51,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from alleycat.adapters.dead_letter import DeadLetter, Rejected, dead_letter_for
 from alleycat.adapters.race_items import LiveRace
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
-from alleycat.domain.events import InvalidEvent, RaceKey, parse_event
+from alleycat.domain.events import InvalidEvent, RaceKey, Telemetry, parse_events
 from alleycat.domain.scoring import RaceScores
 from alleycat.domain.windows import iso_utc
 from alleycat.settings import Settings
@@ -98,8 +98,9 @@ class MergeResult:
     rejected: list[Rejected]
 
 
-def _rejected(record: KinesisStreamRecord, exc: InvalidEvent) -> Rejected:
+def _rejected(raw: dict[str, Any], exc: InvalidEvent) -> Rejected:
     # the record's metadata with .get: a replayed or hand-made record may carry only its data
+    record = KinesisStreamRecord(raw)
     kinesis = record.kinesis
     return Rejected(
         exc.reason,
@@ -128,12 +129,13 @@ def _kafka_rejected(record: KafkaEventRecord, exc: InvalidEvent) -> Rejected:
     )
 
 
-def merge_records(state: State, records: Iterable[KinesisStreamRecord]) -> MergeResult:
-    """Decode, validate and merge Kinesis records into ``state`` (in place)."""
+def merge_records(state: State, records: Sequence[dict[str, Any]]) -> MergeResult:
+    """Decode, validate and merge Kinesis records (the event's ``Records``, as Lambda passes them:
+    Powertools' wrapper is built only for a record that is rejected) into ``state`` (in place)."""
     return _merge(state, records, _kinesis_data, _rejected)
 
 
-def merge_kafka_records(state: State, records: Iterable[KafkaEventRecord]) -> MergeResult:
+def merge_kafka_records(state: State, records: Sequence[KafkaEventRecord]) -> MergeResult:
     """Decode, validate and merge Kafka records (their base64 ``value``) into ``state`` (in place)."""
     return _merge(state, records, _kafka_value, _kafka_rejected)
 
@@ -146,9 +148,25 @@ def _kafka_value(record: Any) -> Any:
     return record["value"]  # null for a tombstone: rejected as bad_base64
 
 
+def decode_batch(datas: Sequence[Any]) -> list[Telemetry | InvalidEvent]:
+    """Per record's base64 data, its event or why it can never count: the batch is validated at
+    once (``parse_events``: one uuid regex for all), each answer in its record's place."""
+    payloads: list[bytes] = []
+    refused: dict[int, InvalidEvent] = {}
+    for i, data in enumerate(datas):
+        try:
+            payloads.append(binascii.a2b_base64(data, strict_mode=True))
+        except (ValueError, TypeError) as exc:  # binascii.Error, a str that is not ASCII, or no data
+            refused[i] = InvalidEvent("bad_base64", str(exc))
+    if not refused:
+        return parse_events(payloads)
+    parsed = iter(parse_events(payloads))
+    return [refused[i] if i in refused else next(parsed) for i in range(len(datas))]
+
+
 def _merge(
     state: State,
-    records: Iterable[Any],
+    records: Sequence[Any],
     data_of: Callable[[Any], Any],
     rejected_of: Callable[[Any, InvalidEvent], Rejected],
 ) -> MergeResult:
@@ -158,15 +176,9 @@ def _merge(
     races: dict[str, Any] = state.setdefault("races", {})
     rejected: list[Rejected] = []
     valid = 0
-    for record in records:
-        try:
-            try:
-                payload = binascii.a2b_base64(data_of(record), strict_mode=True)
-            except (ValueError, TypeError) as exc:  # binascii.Error, a str that is not ASCII, or no data
-                raise InvalidEvent("bad_base64", str(exc)) from None
-            ev = parse_event(payload)
-        except InvalidEvent as exc:
-            rejected.append(rejected_of(record, exc))
+    for record, ev in zip(records, decode_batch([data_of(r) for r in records]), strict=True):
+        if isinstance(ev, InvalidEvent):
+            rejected.append(rejected_of(record, ev))
             continue
         valid += 1
         key = f"{ev.race_id}#{ev.class_id}"  # state_key(ev.race), inlined: it runs per record
@@ -194,8 +206,7 @@ def apply_window(live: LiveRace, window_race: dict[str, Any]) -> bool:
     for racer_id, doc in window_race["r"].items():
         score = live.race.racer(int(racer_id), doc["n"], live.race.class_id)
         was_finished = score.finished
-        for second, point in doc["p"].items():
-            changed |= score.add(int(second), int(point[0]))
+        changed |= score.add_points((int(second), point[0]) for second, point in doc["p"].items()) > 0
         score.finished = was_finished or bool(doc["f"])
         changed |= score.finished != was_finished
     return changed
@@ -250,7 +261,7 @@ def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
     """One invocation: merge the records into the window state; on the window's final invoke (or
     without a window) flush it to the LIVE items. The answer is Lambda's: the state to carry (a
     tumbling window) and no batch item failures (invalid records are dead-lettered, not failed)."""
-    records = [KinesisStreamRecord(r) for r in event.get("Records") or []]
+    records = event.get("Records") or []
     state: State = event.state
     result = merge_records(state, records)
     _dead_letter(result, deps)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from alleycat.adapters.race_items import LiveRace, decimal_output, race_from_item
 from alleycat.adapters.race_table import DynamoRaceTable
@@ -60,7 +59,7 @@ def table(stack: Settings) -> DynamoRaceTable:
 def window(evs: list[Telemetry]) -> dict:
     state: dict = {}
     for ev in evs:  # merge_records takes Kinesis records, as Lambda passes them
-        record = KinesisStreamRecord({"kinesis": {"data": base64.b64encode(ev.to_json()).decode()}})
+        record = {"kinesis": {"data": base64.b64encode(ev.to_json()).decode()}}
         aggregator.merge_records(state, [record])
     return state
 

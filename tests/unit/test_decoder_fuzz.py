@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,7 +159,7 @@ def _record(data: str, n: int) -> dict[str, Any]:
 @given(st.lists(st.one_of(payloads.map(lambda b: base64.b64encode(b).decode()), odd_text), min_size=1, max_size=8))
 def test_every_refused_record_is_dead_lettered_with_its_reason(datas: list[str]) -> None:
     state: dict[str, Any] = {}
-    result = merge_records(state, [KinesisStreamRecord(_record(d, n)) for n, d in enumerate(datas)])
+    result = merge_records(state, [_record(d, n) for n, d in enumerate(datas)])
     assert result.valid + len(result.rejected) == len(datas)
     assert all(r.reason in REASONS and r.detail for r in result.rejected)
     assert [r.data for r in result.rejected] == [
@@ -177,7 +176,7 @@ def _decode_data(data: str) -> Telemetry | InvalidEvent:
 
 
 def test_a_dead_letter_keeps_the_reason(tmp_path: Path) -> None:
-    result = merge_records({}, [KinesisStreamRecord(_record(base64.b64encode(b'{"uuid": 1}').decode(), 1))])
+    result = merge_records({}, [_record(base64.b64encode(b'{"uuid": 1}').decode(), 1)])
     where = LocalDeadLetter(tmp_path).put("aggregator", result.rejected)
     letter = json.loads(Path(where).read_text())
     assert letter["reason"] == "missing_field" and "missing" in letter["detail"]
