@@ -59,37 +59,59 @@ class RacerScore:
     buckets: list[int] = field(default_factory=lambda: [0] * BUCKETS)
     peak5_milli: int = 0  # best bucket so far
     peak60_milli: int = 0  # best sum of BUCKETS consecutive buckets so far
+    rolling_milli: int = field(init=False, default=0, repr=False, compare=False)  # sum(buckets), kept up to date
+
+    def __post_init__(self) -> None:
+        self.rolling_milli = sum(self.buckets)
 
     def add(self, second: int, milli: int, final: bool = False) -> bool:
         """Count one point unless its second is already counted. Returns True if it counted."""
-        self.finished = self.finished or final
-        bit = 1 << second
-        if self.counted & bit:
-            return False
-        self.counted |= bit
-        self.total_milli += milli
-        self.max_milli = max(self.max_milli, milli)
-        self.seconds += 1
-        self._roll(second, milli)
-        if second >= self.last_second:
-            self.last_second = second
-            self.current_milli = milli
-        return True
+        return self.add_points(((second, milli),), final) > 0
 
-    def _roll(self, second: int, milli: int) -> None:
-        """Add a point to its 5 s bucket (sliding the buckets on when it starts a new one)."""
-        latest = _bucket(self.last_second) if self.last_second else _bucket(second)
-        bucket = _bucket(second)
-        if bucket > latest:
-            shift = min(bucket - latest, BUCKETS)
-            self.buckets = [*self.buckets[shift:], *([0] * shift)]
-            latest = bucket
-        index = BUCKETS - 1 - (latest - bucket)
-        if index < 0:
-            return  # older than the rolling window: the total only
-        self.buckets[index] += milli
-        self.peak5_milli = max(self.peak5_milli, self.buckets[index])
-        self.peak60_milli = max(self.peak60_milli, sum(self.buckets))
+    def add_points(self, points: Iterable[tuple[int, int]], final: bool = False) -> int:
+        """Count each ``(second, milli)`` in turn unless its second is already counted (the bitmap);
+        the 5 s buckets slide on when a point starts a new one, and a point older than the 60 s
+        they cover counts to the total only. Returns how many counted. The fields are worked on as
+        locals and written back once: this runs for every point of every window."""
+        counted, total, best, last, current = (
+            self.counted, self.total_milli, self.max_milli, self.last_second, self.current_milli
+        )  # fmt: skip
+        buckets, peak5, peak60 = self.buckets, self.peak5_milli, self.peak60_milli
+        rolling = self.rolling_milli
+        latest = _bucket(last) if last else None  # the bucket of the last second
+        n = 0
+        for second, milli in points:
+            bit = 1 << second
+            if counted & bit:
+                continue
+            counted |= bit
+            total += milli
+            n += 1
+            if milli > best:
+                best = milli
+            bucket = _bucket(second)
+            if latest is None:
+                latest = bucket
+            elif bucket > latest:
+                shift = min(bucket - latest, BUCKETS)
+                rolling -= sum(buckets[:shift])
+                buckets = [*buckets[shift:], *([0] * shift)]
+                latest = bucket
+            index = BUCKETS - 1 - (latest - bucket)
+            if index >= 0:
+                buckets[index] += milli
+                rolling += milli
+                peak5 = max(peak5, buckets[index])
+                peak60 = max(peak60, rolling)
+            if second >= last:
+                last, current = second, milli
+        self.counted, self.total_milli, self.max_milli, self.last_second, self.current_milli = (
+            counted, total, best, last, current
+        )  # fmt: skip
+        self.buckets, self.peak5_milli, self.peak60_milli, self.rolling_milli = buckets, peak5, peak60, rolling
+        self.seconds += n
+        self.finished = self.finished or final
+        return n
 
     def _elapsed(self, window_s: int) -> int:
         """Seconds of a rolling window that the race has run (the first minute is shorter)."""
@@ -104,7 +126,7 @@ class RacerScore:
     @property
     def rolling60_output(self) -> float:
         """Average output per second over the latest 12 buckets (60 s, fewer at the start)."""
-        return round(sum(self.buckets) / self._elapsed(BUCKETS * BUCKET_S) / 1000, 3)
+        return round(self.rolling_milli / self._elapsed(BUCKETS * BUCKET_S) / 1000, 3)
 
     @property
     def peak5_output(self) -> float:
