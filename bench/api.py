@@ -64,9 +64,14 @@ async def _load(url: str) -> tuple[list[float], list[float], list[str], float]:
     # 1,000 requests/s on two cores, and the figure would be the client's
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS), timeout=timeout) as client:
-        for _ in range(50):  # warm-up: connections, caches
+
+        async def warm() -> None:
             async with client.get(path) as answer:
                 answer.raise_for_status()
+                await answer.read()
+
+        for _ in range(3):  # warm-up: every connection of the pool open, the caches filled
+            await asyncio.gather(*(warm() for _ in range(CONNECTIONS)))
 
         async def one(due: float) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -84,8 +89,15 @@ async def _load(url: str) -> tuple[list[float], list[float], list[str], float]:
             latencies.append(done - due)
             service.append(done - sent)
 
+        # each request's task is made a little before it is due (10,000 sleeping tasks made at once
+        # delayed the first second's sends by their own scheduling)
         t0 = time.perf_counter() + 0.1
-        await asyncio.gather(*(one(t0 + i / RATE) for i in range(RATE * SECONDS)))
+        tasks = []
+        for i in range(RATE * SECONDS):
+            due = t0 + i / RATE
+            await asyncio.sleep(max(0.0, due - 0.05 - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(due)))
+        await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - t0
     return latencies, service, errors, elapsed
 
