@@ -11,7 +11,9 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # A batch job (the Glue job's reconciliation) rides out a longer outage than a request handler
@@ -25,6 +27,24 @@ def client(service: str, region: str | None = None) -> Any:
 
 
 @cache
+def stream_reader(service: str, region: str | None = None) -> Any:
+    """``client`` for reading a stream's records in bulk (Kinesis, DynamoDB Streams): its timestamps
+    are left as the epoch seconds the service sent. botocore would build a datetime in the local
+    zone for each record (dateutil's tzlocal, per record: a tenth of a backlog drain's time)."""
+    session = botocore.session.get_session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_epoch_seconds)
+    return boto3.session.Session(botocore_session=session).client(  # type: ignore[call-overload]
+        service, region_name=region, config=_CONFIG
+    )
+
+
+def _epoch_seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    return parse_timestamp(value).timestamp()  # a protocol that sends text
+
+
+@cache
 def resource(service: str, region: str | None = None) -> Any:
     return boto3.session.Session().resource(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
 
@@ -33,3 +53,10 @@ def resource(service: str, region: str | None = None) -> Any:
 def patient_resource(service: str, region: str | None = None) -> Any:
     """``resource`` with the batch jobs' retries (``_PATIENT``)."""
     return boto3.session.Session().resource(service, region_name=region, config=_PATIENT)  # type: ignore[call-overload]
+
+
+def forget_clients() -> None:
+    """Drop every cached client and resource: the next ones read the endpoints and credentials
+    anew (a test or bench that moves to another stack)."""
+    for factory in (client, stream_reader, resource, patient_resource):
+        factory.cache_clear()

@@ -67,7 +67,7 @@ class KinesisSource:
     max_records = 10_000
 
     def __init__(self, settings: Settings, function_name: str) -> None:
-        self.client = aws.client("kinesis", settings.region)
+        self.client = aws.stream_reader("kinesis", settings.region)
         self.stream = settings.stream
         self.region = settings.region
         self.function_name = function_name
@@ -113,7 +113,7 @@ class DynamoDBStreamSource:
     max_records = 1000
 
     def __init__(self, settings: Settings) -> None:
-        self.client = aws.client("dynamodbstreams")
+        self.client = aws.stream_reader("dynamodbstreams")
         table = aws.client("dynamodb").describe_table(TableName=settings.table)["Table"]
         self.arn = table["LatestStreamArn"]
 
