@@ -38,11 +38,6 @@ RACE_ID = 7_000_001
 CLASS_ID = 2
 
 
-def _clear_clients() -> None:
-    aws.client.cache_clear()
-    aws.resource.cache_clear()
-
-
 def _seed(table: DynamoRaceTable) -> None:
     """A finished 1,000-racer race, written with FinalResults' own item function."""
     rng = random.Random(1)
@@ -116,7 +111,7 @@ def run() -> None:
     try:
         local_stack.up(settings)
         local_stack.apply_env(settings)
-        _clear_clients()
+        aws.forget_clients()
         _seed(DynamoRaceTable.from_settings(settings))
         processes.start(api_spec(settings))
         latencies, service, errors, elapsed = asyncio.run(_load(settings.api_url))
@@ -125,7 +120,7 @@ def run() -> None:
         local_stack.down(settings)
         os.environ.clear()
         os.environ.update(saved)
-        _clear_clients()
+        aws.forget_clients()
         shutil.rmtree(home, ignore_errors=True)
     sent = RATE * SECONDS
     print(f"   race leaderboard, {RACERS}-racer race, first page (100 entries), {sent} requests at {RATE}/s")

@@ -87,8 +87,7 @@ def end_to_end(home: Path) -> None:
                 processes.start(spec)
         stack.create_resources(on_kafka)
         stack.apply_env(settings)
-        aws.client.cache_clear()
-        aws.resource.cache_clear()
+        aws.forget_clients()
         table = DynamoRaceTable.from_settings(settings)
         window = {"kinesis": "5 s tumbling window", "kafka": "500 ms batching window"}
         for year, s in ((2031, settings), (2032, on_kafka)):
@@ -113,8 +112,7 @@ def end_to_end(home: Path) -> None:
         stack.down(on_kafka)
         os.environ.clear()
         os.environ.update(saved)
-        aws.client.cache_clear()
-        aws.resource.cache_clear()
+        aws.forget_clients()
 
 
 def run() -> None:

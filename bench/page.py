@@ -141,8 +141,7 @@ def run() -> None:
     try:
         local_stack.up(settings)
         local_stack.apply_env(settings)
-        aws.client.cache_clear()
-        aws.resource.cache_clear()
+        aws.forget_clients()
         processes.start(api_spec(settings))
         got = measure(settings)
     finally:
@@ -150,8 +149,7 @@ def run() -> None:
         local_stack.down(settings)
         os.environ.clear()
         os.environ.update(saved)
-        aws.client.cache_clear()
-        aws.resource.cache_clear()
+        aws.forget_clients()
         shutil.rmtree(home, ignore_errors=True)
     load = os.getloadavg()[0]
     print(

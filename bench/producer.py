@@ -30,7 +30,7 @@ def _private_stack(home: Path) -> Settings:
     settings = stack.private_settings(home, ALLEYCAT_KINESIS_LIMITS="off")  # the emulator's own ceiling
     stack.up(settings)
     stack.apply_env(settings)
-    aws.client.cache_clear()
+    aws.forget_clients()
     return settings
 
 
@@ -89,4 +89,4 @@ def run() -> None:
             stack.down(settings)
             os.environ.clear()
             os.environ.update(saved)
-            aws.client.cache_clear()
+            aws.forget_clients()

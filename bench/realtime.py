@@ -344,7 +344,7 @@ def run() -> None:
         )
         stack.up(settings)
         stack.apply_env(settings)
-        _clear_clients()
+        aws.forget_clients()
         table = DynamoRaceTable.from_settings(settings)
         processes = ProcessTable(settings.home)
         passes = [Pass(lake=False), Pass(lake=True)]
@@ -363,13 +363,7 @@ def run() -> None:
             stack.down(settings)
             os.environ.clear()
             os.environ.update(saved)
-            _clear_clients()
-
-
-def _clear_clients() -> None:
-    """Forget the boto3 clients made so far: they point at the environment of their time."""
-    aws.client.cache_clear()
-    aws.resource.cache_clear()
+            aws.forget_clients()
 
 
 def _reference_race_id(start: str) -> int:

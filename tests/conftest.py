@@ -39,16 +39,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = stack_settings(tmp_path_factory.mktemp("alleycat-home"))
     local_stack.up(settings)
     local_stack.apply_env(settings)
-    aws.client.cache_clear()
-    aws.resource.cache_clear()
+    aws.forget_clients()
     try:
         yield settings
     finally:
         local_stack.down(settings)
         os.environ.clear()
         os.environ.update(saved)
-        aws.client.cache_clear()
-        aws.resource.cache_clear()
+        aws.forget_clients()
 
 
 @pytest.fixture

@@ -264,8 +264,7 @@ def test_chaos_kills_every_component_and_nothing_is_lost(stack: Settings, own_st
             if sim.poll() is None:
                 sim.kill()
         lake_start.join()
-    aws.client.cache_clear()
-    aws.resource.cache_clear()
+    aws.forget_clients()
     valid = _valid(outs)
     races = score_races(valid)
     table = DynamoRaceTable.from_settings(own)

@@ -45,6 +45,6 @@ def test_every_record_put_is_read_back_in_shard_order_and_survives_a_restart(sta
     everything = read_stream(kinesis, stack.stream)
     local_stack.down(stack)
     local_stack.up(stack)
-    aws.client.cache_clear()
+    aws.forget_clients()
     after = read_stream(aws.client("kinesis"), stack.stream)
     assert after == everything

@@ -1,14 +1,21 @@
 """Calling a handler in-process the way Lambda does: import ``MappingDef.handler``, pass the event
-and a context, enforce the timeout (as a failure after the fact), pass the response through JSON."""
+and a context, enforce the timeout (as a failure after the fact), pass the response through JSON.
+
+The response goes through msgspec's JSON, not the standard library's: a tumbling window's state
+(up to 1 MB) comes back on every invoke, and the round trip was a quarter of the consumer's time
+in a backlog drain. Decimals are numbers, as Lambda's own marshaller writes them. Where it differs:
+it also writes what that marshaller refuses (datetime, UUID, bytes, sets) instead of failing, and a
+NaN as null."""
 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from alleycat.resources import KafkaMappingDef, MappingDef
 from infra.local.esm.delivery import FunctionError
@@ -17,6 +24,7 @@ from infra.local.esm.shapes import LambdaContext
 log = logging.getLogger("alleycat.esm")
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 def load_handler(path: str) -> Handler:
@@ -48,4 +56,4 @@ class Function:
                 "durationMs": round(elapsed * 1000, 1),
             },
         )
-        return json.loads(json.dumps(response)) if response is not None else None
+        return msgspec.json.decode(_ENCODER.encode(response)) if response is not None else None

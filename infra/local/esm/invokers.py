@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from alleycat.domain.windows import MAX_STATE_BYTES, iso_utc, window_bounds
 from infra.local.esm.delivery import Discard, FunctionError, Policy, chunks, deliver
@@ -172,7 +173,7 @@ class WindowInvoker:
                 if not deliver(batch, self._invoke_batch, self.policy, self.discard, self.stop, metrics=self.metrics):
                     return False
                 self.window.last_sequence_number = batch[-1].sequence_number
-                size = len(json.dumps(self.window.state, separators=(",", ":")))
+                size = len(msgspec.json.encode(self.window.state))  # bytes of UTF-8 JSON
                 if size > MAX_STATE_BYTES:
                     log.warning("window state over 1 MB: ending it early", extra={"stateBytes": size})
                     if not self._final(early=True):
