@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alleycat.adapters import aws
 from alleycat.adapters.race_items import live_item
@@ -52,6 +53,23 @@ from producers.sinks import Record, partition_key
 REPO = Path(__file__).resolve().parents[1]
 SHARDS = 4
 CONVERGE_TIMEOUT_S = 300.0
+
+
+def _item_bytes(value: Any) -> int:
+    """An item's size as DynamoDB counts it (what WCUs are charged on): attribute names and values,
+    text in UTF-8, binary as its bytes, a number about one byte per two digits, 3 bytes per map or
+    list besides what is in it."""
+    if isinstance(value, dict):
+        return 3 + sum(len(str(k).encode()) + _item_bytes(v) for k, v in value.items())
+    if isinstance(value, list):
+        return 3 + sum(_item_bytes(v) for v in value)
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, bool) or value is None:
+        return 1
+    return len(str(value).lstrip("-").replace(".", "")) // 2 + 1
 
 
 def merge_rate(batches: int = 50, size: int = 1000) -> float:
@@ -270,7 +288,7 @@ def _one_pass(settings: Settings, table: RaceTable, tmp: Path, figures: Pass, ye
         live = table.read_live(*race)
         if live is not None:
             print(
-                f"   [{label}] a LIVE item: {len(json.dumps(live_item(live), default=str)):,} bytes for "
+                f"   [{label}] a LIVE item: {_item_bytes(live_item(live)):,} bytes for "
                 f"{len(live.race.racers)} racers after {live.version} writes"
             )
 

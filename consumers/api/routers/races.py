@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from alleycat.adapters.race_items import race_from_item
 from alleycat.domain import keys
-from alleycat.domain.scoring import RacerScore, RaceScores
 from alleycat.resources import GSI_BOARDS
 from consumers.api.cursor import race_scope
 from consumers.api.errors import not_found
@@ -63,9 +63,7 @@ def race_live(class_id: ClassId, race_id: RaceId, store: StoreDep) -> LiveStandi
             f"race {race_id} of class {class_id} is not running (no live standings); "
             f"finished races are at {race_path(race_id, class_id)}/leaderboard."
         )
-    race = RaceScores(race_id, class_id)
-    for racer, doc in plain(item["racers"]).items():
-        race.racers[int(racer)] = RacerScore.from_compact(int(racer), doc)
+    race = race_from_item(plain(item)).race
     return LiveStandings(
         race_id=race_id,
         class_id=class_id,

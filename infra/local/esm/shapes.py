@@ -61,6 +61,9 @@ def dynamodb_record(*, stream_arn: str, raw: dict[str, Any]) -> StreamRecord:
     created = ddb.get("ApproximateCreationDateTime", time.time())
     created_s = created.timestamp() if hasattr(created, "timestamp") else float(created)
     ddb["ApproximateCreationDateTime"] = int(created_s)
+    for part in ("Keys", "NewImage", "OldImage"):
+        if part in ddb:
+            ddb[part] = {name: _as_in_event(value) for name, value in ddb[part].items()}
     event = {
         "eventID": raw["eventID"],
         "eventName": raw["eventName"],
@@ -73,6 +76,21 @@ def dynamodb_record(*, stream_arn: str, raw: dict[str, Any]) -> StreamRecord:
     keys = ddb.get("Keys", {})
     partition_key = str(sorted((k, str(v)) for k, v in keys.items()))
     return StreamRecord(ddb["SequenceNumber"], created_s, partition_key, event, int(ddb.get("SizeBytes", 0)))
+
+
+def _as_in_event(value: dict[str, Any]) -> dict[str, Any]:
+    """An attribute value as a Lambda event carries it: binary as base64 text (botocore decoded it
+    to bytes), inside maps and lists too."""
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64encode(inner).decode()}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(b).decode() for b in inner]}
+    if kind == "M":
+        return {"M": {name: _as_in_event(v) for name, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_as_in_event(v) for v in inner]}
+    return value
 
 
 def function_arn(region: str, function_name: str) -> str:
