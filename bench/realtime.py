@@ -206,7 +206,8 @@ def _stack_peaks(settings: Settings, names: tuple[str, ...]) -> dict[str, int]:
         peaks[name] = _peak(pid)
         for child in sorted(process_tree(pid) - {pid}):
             comm = Path(f"/proc/{child}/comm").read_text().strip() if Path(f"/proc/{child}/comm").exists() else "?"
-            peaks[f"{name}: {comm} {child}"] = _peak(child)
+            if peak := _peak(child):  # 0: it ended between the listing and the read
+                peaks[f"{name}: {comm} {child}"] = peak
     return peaks
 
 
