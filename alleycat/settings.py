@@ -55,9 +55,12 @@ KAFKA_BOOTSTRAP = "ALLEYCAT_KAFKA_BOOTSTRAP"
 KAFKA_TOPIC = "ALLEYCAT_KAFKA_TOPIC"
 KAFKA_PORT = "ALLEYCAT_KAFKA_PORT"
 KAFKA_CONTROLLER_PORT = "ALLEYCAT_KAFKA_CONTROLLER_PORT"
+KAFKA_AUTH = "ALLEYCAT_KAFKA_AUTH"
 
 Transport = Literal["kinesis", "kafka"]
 TRANSPORTS: tuple[Transport, ...] = ("kinesis", "kafka")
+KafkaAuth = Literal["none", "iam"]
+KAFKA_AUTHS: tuple[KafkaAuth, ...] = ("none", "iam")
 
 
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
@@ -166,6 +169,9 @@ class Settings:
     # the local broker's client port and its KRaft controller's port, both on 127.0.0.1
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
+    # how Kafka clients sign in: none (plaintext, the local broker) or iam (Amazon MSK's IAM access
+    # control: TLS, SASL/OAUTHBEARER signed with the default AWS credentials, in ``region``)
+    kafka_auth: KafkaAuth = "none"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -205,6 +211,7 @@ class Settings:
             kafka_topic=_text(env, KAFKA_TOPIC, cls.kafka_topic),
             kafka_port=_int(env, KAFKA_PORT, cls.kafka_port, minimum=1),
             kafka_controller_port=_int(env, KAFKA_CONTROLLER_PORT, cls.kafka_controller_port, minimum=1),
+            kafka_auth=cast(KafkaAuth, _choice(env, KAFKA_AUTH, cls.kafka_auth, KAFKA_AUTHS)),
         )
 
     def replace(self, **changes: object) -> Settings:

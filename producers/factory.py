@@ -21,7 +21,8 @@ SINK_KINDS: tuple[SinkKind, ...] = ("kinesis", "kafka")
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"  # the local broker (alleycat up --transport kafka)
 
 KinesisClientFactory = Callable[[], Any]
-KafkaProducerFactory = Callable[[str, int, int], Any]  # (bootstrap, linger_ms, retries) -> KafkaProducer
+# (bootstrap, linger_ms, retries, IAM sign-in region or None) -> KafkaProducer
+KafkaProducerFactory = Callable[[str, int, int, str | None], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class SinkOptions:
     buffer_ms: int = 0
     max_attempts: int | None = None
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+    kafka_iam_region: str | None = None  # sign in to Amazon MSK with IAM in this region
 
     def retry_policy(self) -> RetryPolicy:
         # from an instance: on a slots dataclass, ``RetryPolicy.max_attempts`` is a member descriptor
@@ -54,6 +56,6 @@ def build_sink(
     retry = options.retry_policy()
     if options.kind == "kafka":
         retries = retry.max_attempts - 1  # kafka-python counts retries, not attempts
-        producer = kafka(options.kafka_bootstrap, options.buffer_ms, retries)
+        producer = kafka(options.kafka_bootstrap, options.buffer_ms, retries, options.kafka_iam_region)
         return KafkaSink(options.stream, producer, dead_letter, retries)
     return KinesisSink(options.stream, kinesis_client(), dead_letter, buffer_ms=options.buffer_ms, retry=retry)

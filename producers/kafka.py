@@ -11,6 +11,7 @@
   race stays on one partition, in order.
 * A record whose delivery finally fails is dead-lettered with its error and counted, like the
   Kinesis writer's; ``SinkStats`` and so the run's summary are the same.
+* Amazon MSK (``ALLEYCAT_KAFKA_AUTH=iam``): TLS and IAM sign-in (``producers.msk_iam``).
 """
 
 from __future__ import annotations
@@ -34,12 +35,19 @@ class KafkaUnreachable(AlleycatError):
     """No broker of the bootstrap list answered in time."""
 
 
-def kafka_producer(bootstrap: str, buffer_ms: int, retries: int) -> Any:
+def kafka_producer(bootstrap: str, buffer_ms: int, retries: int, iam_region: str | None = None) -> Any:
+    """The producer; with ``iam_region`` it signs in to Amazon MSK with IAM (``producers.msk_iam``),
+    else it speaks plaintext, as to the local broker."""
     from kafka import KafkaProducer  # imported here: only `--sink kafka` needs it
     from kafka.errors import KafkaTimeoutError
 
+    sign_in: dict[str, object] = {}
+    if iam_region is not None:
+        from producers.msk_iam import sign_in_settings
+
+        sign_in = sign_in_settings(iam_region)
     try:
-        return _producer(KafkaProducer, bootstrap, buffer_ms, retries)
+        return _producer(KafkaProducer, bootstrap, buffer_ms, retries, **sign_in)
     except KafkaTimeoutError as exc:
         raise KafkaUnreachable(
             f"no Kafka broker answered at {bootstrap} ({exc}): start one with `alleycat up --transport kafka`, "
@@ -47,7 +55,7 @@ def kafka_producer(bootstrap: str, buffer_ms: int, retries: int) -> Any:
         ) from None
 
 
-def _producer(make: Any, bootstrap: str, buffer_ms: int, retries: int) -> Any:
+def _producer(make: Any, bootstrap: str, buffer_ms: int, retries: int, **sign_in: object) -> Any:
     return make(
         bootstrap_servers=bootstrap.split(","),
         client_id="alleycat-simulator",
@@ -61,6 +69,7 @@ def _producer(make: Any, bootstrap: str, buffer_ms: int, retries: int) -> Any:
         linger_ms=max(buffer_ms, MIN_LINGER_MS),
         batch_size=BATCH_BYTES,
         compression_type="lz4",
+        **sign_in,
     )
 
 

@@ -121,6 +121,7 @@ def simulate(
             buffer_ms=args.buffer_ms,
             max_attempts=args.max_attempts,
             kafka_bootstrap=args.kafka_bootstrap or settings.kafka_bootstrap,
+            kafka_iam_region=settings.region if settings.kafka_auth == "iam" else None,
         )
         sink = build_sink(options, DeadLetterFile(settings.dead_letter_dir), kinesis_client=kinesis, kafka=kafka)
     with _open(args.out) as out:

@@ -86,17 +86,21 @@ def test_records_still_throttled_after_max_attempts_are_dead_lettered_and_fail_t
 def test_kafka_options_parse_and_build_a_kafka_sink(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     producer = FakeKafkaProducer()
-    made: list[tuple[str, int, int]] = []
+    made: list[tuple[str, int, int, str | None]] = []
 
-    def kafka(bootstrap: str, linger_ms: int, retries: int) -> FakeKafkaProducer:
-        made.append((bootstrap, linger_ms, retries))
+    def kafka(bootstrap: str, linger_ms: int, retries: int, iam_region: str | None) -> FakeKafkaProducer:
+        made.append((bootstrap, linger_ms, retries, iam_region))
         return producer
 
     args = parse(*RUN, "--sink", "kafka", "--kafka-bootstrap", "k1:9092,k2:9092", "--stream", "t", "--buffer-ms", "5")
     assert args.func(args, settings, kinesis=no_kinesis, kafka=kafka) == 0
-    assert made == [("k1:9092,k2:9092", 5, RetryPolicy().max_attempts - 1)]
+    assert made == [("k1:9092,k2:9092", 5, RetryPolicy().max_attempts - 1, None)]
     assert len(producer.sent) == RECORDS and {topic for topic, _, _ in producer.sent} == {"t"}
     assert producer.flushed >= 1 and producer.closed == 1
+    # ALLEYCAT_KAFKA_AUTH=iam: the producer signs in to MSK in the settings' region
+    msk = Settings.from_env({"ALLEYCAT_HOME": str(tmp_path), "ALLEYCAT_KAFKA_AUTH": "iam", "AWS_REGION": "eu-west-1"})
+    assert args.func(args, msk, kinesis=no_kinesis, kafka=kafka) == 0
+    assert made[-1] == ("k1:9092,k2:9092", 5, RetryPolicy().max_attempts - 1, "eu-west-1")
 
     args = parse(*RUN, "--sink", "kafka", "--max-attempts", "3")
     sink = build_sink(
