@@ -29,12 +29,17 @@ class StreamRecord:
         return int(self.sequence_number)
 
 
+def epoch_s(timestamp: Any) -> float:
+    """A record's timestamp in epoch seconds: the stream readers leave the service's number
+    (``aws.stream_reader``); a datetime where a client (or a fake) made one."""
+    return timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
+
+
 def kinesis_record(
     *, shard_id: str, stream_arn: str, region: str, function_name: str, raw: dict[str, Any]
 ) -> StreamRecord:
     """A Kinesis GetRecords record (boto3 shape) as a Lambda ``Records`` element."""
-    arrival = raw["ApproximateArrivalTimestamp"]
-    arrival_s = arrival.timestamp() if hasattr(arrival, "timestamp") else float(arrival)
+    arrival_s = epoch_s(raw["ApproximateArrivalTimestamp"])
     data: bytes = raw["Data"]
     event = {
         "kinesis": {
@@ -58,8 +63,7 @@ def kinesis_record(
 def dynamodb_record(*, stream_arn: str, raw: dict[str, Any]) -> StreamRecord:
     """A DynamoDB Streams GetRecords record (boto3 client shape) as a Lambda ``Records`` element."""
     ddb = dict(raw["dynamodb"])
-    created = ddb.get("ApproximateCreationDateTime", time.time())
-    created_s = created.timestamp() if hasattr(created, "timestamp") else float(created)
+    created_s = epoch_s(ddb.get("ApproximateCreationDateTime", time.time()))
     ddb["ApproximateCreationDateTime"] = int(created_s)
     for part in ("Keys", "NewImage", "OldImage"):
         if part in ddb:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from infra.local.esm.shapes import epoch_s
 from infra.local.esm.sources import KinesisSource, ready_shards
 from infra.local.firehose.checkpoints import Checkpoint, Checkpoints, CheckpointStore
 from infra.local.firehose.records import KinesisRecord, SourceRecord
@@ -59,7 +60,7 @@ class StreamReader:
                 shard_id=shard_id,
                 sequence_number=r["SequenceNumber"],
                 partition_key=r["PartitionKey"],
-                arrival_ms=int(r["ApproximateArrivalTimestamp"].timestamp() * 1000),
+                arrival_ms=int(epoch_s(r["ApproximateArrivalTimestamp"]) * 1000),
             )
             for r in page.records
         ]
