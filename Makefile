@@ -10,11 +10,13 @@ MVN := mvn -q -B
 SAM := build/tools/sam/bin/sam
 # checkov and aws-sam-translator, in their own venv from a hashed lock (infra/aws/scan.py).
 SCAN := build/tools/scan/bin/checkov
+# The race page's vendored mqtt.js (see its rule below).
+PAGE_VENDOR := consumers/api/page/vendor/mqtt.esm.js
 export ALLEYCAT_HOME ?= $(CURDIR)/.alleycat
 
 .PHONY: setup run test bench fuzz chaos up down status lint check security typecheck imports lock clean package deploy validate-template
 
-setup: $(VENV)/.installed infra/local/node_modules/.installed $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN) \
+setup: $(VENV)/.installed infra/local/node_modules/.installed $(PAGE_VENDOR) $(JARS)/.installed $(JARS)/hudi/.installed $(SAM) $(SCAN) \
 	build/trino/.installed $(JARS)/kafka/.installed
 
 build/.system-deps: infra/local/system-deps.sh
@@ -34,6 +36,16 @@ infra/local/node_modules/.installed: infra/local/package.json infra/local/packag
 	@echo "== npm packages (kinesalite)"
 	@npm ci --prefix infra/local --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The race page's browser libraries (infra/page/package.json): their ES module builds are copied to
+# consumers/api/page/vendor/ (git-ignored), where the page imports them and `make package` takes
+# them with the rest of consumers/.
+$(PAGE_VENDOR): infra/page/package.json infra/page/package-lock.json | build/.system-deps
+	@echo "== page libraries (mqtt.js into consumers/api/page/vendor)"
+	@npm ci --prefix infra/page --no-audit --no-fund --loglevel=error
+	@mkdir -p $(@D)
+	@cp infra/page/node_modules/mqtt/LICENSE.md $(@D)/mqtt.LICENSE.md
+	@cp infra/page/node_modules/mqtt/dist/mqtt.esm.js $@
 
 $(JARS)/.installed: infra/local/pom.xml | build/.system-deps
 	@echo "== Maven jars (DynamoDB Local)"
@@ -148,7 +160,7 @@ lock:
 	@$(LAMBDA_LOCK)
 
 clean: down
-	rm -rf build .alleycat $(VENV) infra/local/node_modules
+	rm -rf build .alleycat $(VENV) infra/local/node_modules infra/page/node_modules consumers/api/page/vendor
 
 # --- AWS (docs/deploy.md). The SAM CLI lives in its own venv: its pins would downgrade the project's.
 STACK ?= alleycat

@@ -7,7 +7,9 @@
 
 The layer is requirements/lambda.lock installed with ``--require-hashes``, binary wheels only
 (``infra.aws.layer``: what is in it and how it is locked). The handlers' imports are checked
-against what was packaged, and the unzipped size against Lambda's 250 MB limit.
+against what was packaged, and so are the race page's module imports (its vendored libraries,
+consumers/api/page/vendor/, are made by `make setup`), and the unzipped size against Lambda's
+250 MB limit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,9 @@ OUT = REPO / "build" / "package"
 CODE_PACKAGES = ("alleycat", "consumers")
 GLUE_PACKAGES = ("alleycat", "glue_jobs")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+PAGE_JS = Path("consumers") / "api" / "page" / "js"
+# the relative specifiers of the page's static and dynamic imports: from "./x.js", import("../vendor/y.js")
+_JS_IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(\s*)["'](\.{1,2}/[^"']+)["']""")
 
 
 def copy_packages(names: tuple[str, ...], dest: Path) -> None:
@@ -98,6 +105,19 @@ def missing_imports(code: Path, layer_dir: Path, entry_modules: list[str]) -> di
     return missing
 
 
+def missing_page_modules(code: Path) -> dict[str, set[str]]:
+    """The files the race page's modules import (relative specifiers) that are not in ``code``:
+    {missing path: {importing modules}}, paths relative to ``code``."""
+    missing: dict[str, set[str]] = {}
+    for module in sorted((code / PAGE_JS).glob("*.js")):
+        for specifier in _JS_IMPORT.findall(module.read_text()):
+            target = (module.parent / specifier).resolve()
+            if not target.is_file():
+                importer = str(module.relative_to(code))
+                missing.setdefault(os.path.relpath(target, code.resolve()), set()).add(importer)
+    return missing
+
+
 def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -130,6 +150,9 @@ def package_lambda(out: Path, install: bool = True) -> None:
     missing = missing_imports(code, layer_dir, entries)
     if missing:
         raise PackageError(f"handlers import modules that are not packaged: {missing}")
+    unvendored = missing_page_modules(code)
+    if unvendored:
+        raise PackageError(f"the race page imports files that are not packaged (run `make setup`): {unvendored}")
     size = tree_size(code) + tree_size(layer_dir)
     if size > LAMBDA_UNZIPPED_LIMIT:
         raise PackageError(f"code + layer unzipped is {size / 2**20:.0f} MiB, over Lambda's 250 MB")

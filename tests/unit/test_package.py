@@ -82,6 +82,25 @@ def test_handlers_import_only_packaged_modules(tmp_path: Path) -> None:
     assert package.missing_imports(code, layer_dir, entries) == {}
 
 
+def test_missing_page_modules_follow_the_imports(tmp_path: Path) -> None:
+    js = tmp_path / package.PAGE_JS
+    js.mkdir(parents=True)
+    (js / "main.js").write_text('import { a } from "./a.js";\nconst b = await import("../vendor/lib.esm.js");\n')
+    (js / "a.js").write_text('export const a = 1; // imports nothing from "here"\n')
+    assert package.missing_page_modules(tmp_path) == {
+        "consumers/api/page/vendor/lib.esm.js": {"consumers/api/page/js/main.js"}
+    }
+    (js.parent / "vendor").mkdir()
+    (js.parent / "vendor" / "lib.esm.js").write_text("export default {};\n")
+    assert package.missing_page_modules(tmp_path) == {}
+
+
+def test_page_imports_only_packaged_files(tmp_path: Path) -> None:
+    """The real page as packaged: its vendored mqtt.js (made by `make setup`) goes with it."""
+    package.copy_packages(package.CODE_PACKAGES, tmp_path)
+    assert package.missing_page_modules(tmp_path) == {}
+
+
 def test_glue_zip_is_reproducible(tmp_path: Path) -> None:
     a, b = tmp_path / "a.zip", tmp_path / "b.zip"
     package.zip_packages(package.GLUE_PACKAGES, a)
