@@ -1,0 +1,237 @@
+"""The race page's AWS live channel (``consumers/api/page/js/iot.js``) in a real browser (Debian
+chromium through Selenium) against real servers on 127.0.0.1: Debian's Mosquitto with a WebSocket
+listener stands in for IoT Core's MQTT endpoint, moto's server for the Cognito identity pool
+(GetId, GetCredentialsForIdentity), and a plain static file server serves the page's modules.
+Mosquitto checks no signature: what is checked here is that the page gets guest credentials,
+presigns with them, connects with its identity id as the client id, subscribes to the race's topic
+and hands each message over, and reports the broker's death once. The signature itself is checked
+against botocore in tests/unit/test_page_iot.py."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from selenium.webdriver import Chrome
+
+from alleycat.domain import keys
+from alleycat.testing.browser import REPO, chromium
+from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
+
+REGION = "eu-west-1"
+RACE = {"raceId": 7_000_003, "classId": 5}
+TOPIC = keys.live_topic(RACE["raceId"], RACE["classId"])
+
+# Records each WebSocket URL the page opens, then opens the channel as js/channel.js does.
+OPEN = """
+const [live, race, done] = arguments;
+(async () => {
+  window.iotEvents = [];
+  window.iotSockets = [];
+  if (!window.iotWrapped) {
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(url, protocols) { super(url, protocols); window.iotSockets.push(url); }
+    };
+    window.iotWrapped = true;
+  }
+  const { openIot } = await import("/page/js/iot.js");
+  window.iotChannel = openIot(live, race, {
+    onOpen: () => window.iotEvents.push(["open"]),
+    onMessage: (text, type) => window.iotEvents.push(["message", text, type === undefined]),
+    onDown: (reason) => window.iotEvents.push(["down", reason]),
+  });
+})().then(() => done(null), (error) => done(String(error)));
+"""
+
+
+@dataclass(frozen=True)
+class Servers:
+    processes: ProcessTable
+    broker: ProcessSpec
+    mqtt_port: int
+    log: Path  # the broker's own log (its stdout is buffered), each connection's client id in it
+    live: dict[str, Any]
+    page_url: str
+
+
+def wait_for(what: str, done: Callable[[], Any], timeout_s: float = 15) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (value := done()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.1)
+    return value
+
+
+def broker_spec(home: Path, ws_port: int, mqtt_port: int) -> ProcessSpec:
+    conf = home / "mosquitto.conf"
+    # A WebSocket listener binds to an interface, not an address (libwebsockets): "lo" is 127.0.0.1.
+    conf.write_text(
+        # as this test's own user (as root, Mosquitto would become "mosquitto", who may not write here)
+        f"user {getpass.getuser()}\nper_listener_settings false\nallow_anonymous true\npersistence false\n"
+        f"log_dest file {home / 'broker.log'}\nlog_type all\nconnection_messages true\n"
+        f"listener {ws_port} lo\nprotocol websockets\n"
+        f"listener {mqtt_port} 127.0.0.1\nprotocol mqtt\n"
+    )
+    return ProcessSpec(
+        "mosquitto", ["/usr/sbin/mosquitto", "-c", str(conf)], ws_port,
+        lambda: port_open(ws_port) and port_open(mqtt_port), start_timeout_s=15,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    home = tmp_path_factory.mktemp("iot-home")
+    processes = ProcessTable(home)
+    ws_port, mqtt_port, cognito_port, http_port = free_port(), free_port(), free_port(), free_port()
+    broker = broker_spec(home, ws_port, mqtt_port)
+    cognito = ProcessSpec(
+        "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cognito_port)], cognito_port,
+        lambda: port_open(cognito_port), start_timeout_s=30,
+    )  # fmt: skip
+    static = ProcessSpec(
+        "page-files", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory",
+                       str(REPO / "consumers" / "api"), str(http_port)], http_port,
+        lambda: port_open(http_port), start_timeout_s=15,
+    )  # fmt: skip
+    try:
+        for spec in (broker, cognito, static):
+            processes.start(spec)
+        cognito_url = f"http://127.0.0.1:{cognito_port}"
+        identity = boto3.client(
+            "cognito-identity", region_name=REGION, endpoint_url=cognito_url,
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )  # fmt: skip
+        pool = identity.create_identity_pool(IdentityPoolName="live", AllowUnauthenticatedIdentities=True)
+        live = {
+            "channel": "iot",
+            "region": REGION,
+            "endpoint": "example-ats.iot.eu-west-1.amazonaws.com",
+            "identityPoolId": pool["IdentityPoolId"],
+            "endpointUrls": {"iot": f"ws://127.0.0.1:{ws_port}/mqtt", "cognitoIdentity": f"{cognito_url}/"},
+        }
+        # a plain page of that origin (the directory listing), so the modules load from /page/js/
+        yield Servers(processes, broker, mqtt_port, home / "broker.log", live, f"http://127.0.0.1:{http_port}/")
+    finally:
+        for name in ("page-files", "moto", "mosquitto"):
+            processes.stop(name)
+
+
+@pytest.fixture
+def browser(servers: Servers) -> Iterator[Chrome]:
+    driver = chromium()
+    try:
+        driver.get(servers.page_url)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def open_channel(browser: Chrome, servers: Servers) -> None:
+    error = browser.execute_async_script(OPEN, servers.live, RACE)
+    assert error is None, error
+
+
+def events(browser: Chrome) -> list[list[Any]]:
+    found: list[list[Any]] = browser.execute_script("return window.iotEvents")
+    return found
+
+
+def stored_identity(browser: Chrome, servers: Servers) -> str | None:
+    """The identity id js/guest.js keeps for the pool."""
+    key = f"alleycat.identity.{servers.live['identityPoolId']}"
+    identity_id: str | None = browser.execute_script("return localStorage.getItem(arguments[0])", key)
+    return identity_id
+
+
+def publish(servers: Servers, topic: str, payload: str) -> None:
+    subprocess.run(
+        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(servers.mqtt_port), "-q", "0", "-t", topic, "-m", payload],
+        check=True, timeout=10,
+    )  # fmt: skip
+
+
+def message(second: int) -> str:
+    return json.dumps({"type": "standings", **RACE, "windowEnd": second, "standings": [], "changed": []})
+
+
+def test_a_guest_subscribes_receives_and_sees_the_broker_go(browser: Chrome, servers: Servers) -> None:
+    open_channel(browser, servers)
+    wait_for("the subscription (SUBACK)", lambda: ["open"] in events(browser))
+    identity_id = stored_identity(browser, servers)
+    assert re.fullmatch(r"[a-z0-9-]+:[0-9a-f-]{36}", identity_id or ""), identity_id  # <region>:<uuid>
+    log = servers.log
+    # the MQTT client id is the guest's identity id (IoT's policy allows only that)
+    wait_for("the client in the broker's log", lambda: f" as {identity_id} " in log.read_text())
+    (socket_url,) = browser.execute_script("return window.iotSockets")
+    assert socket_url.startswith(servers.live["endpointUrls"]["iot"] + "?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
+    assert "&X-Amz-Signature=" in socket_url and socket_url.rsplit("&", 1)[1].startswith("X-Amz-Security-Token=")
+
+    publish(servers, keys.live_topic(RACE["raceId"], RACE["classId"] + 1), message(1))  # another race's
+    publish(servers, TOPIC, message(2))
+    publish(servers, TOPIC, message(3))
+    got = wait_for(
+        "two messages", lambda: [e for e in events(browser) if e[0] == "message"] if len(events(browser)) >= 3 else []
+    )
+    assert got == [["message", message(2), True], ["message", message(3), True]]
+
+    servers.processes.stop("mosquitto")
+    wait_for("the channel down", lambda: events(browser)[-1][0] == "down")
+    time.sleep(1)
+    assert [e[0] for e in events(browser)] == ["open", "message", "message", "down"]  # down once, no reconnect
+    open_channel(browser, servers)  # as live.js's retry would, with no broker to answer
+    wait_for("the failed connection", lambda: events(browser))
+    time.sleep(1)
+    assert [e[0] for e in events(browser)] == ["down"]
+
+
+def test_a_returning_guest_keeps_its_identity_and_close_is_quiet(browser: Chrome, servers: Servers) -> None:
+    servers.processes.start(servers.broker)
+    open_channel(browser, servers)
+    wait_for("the subscription", lambda: ["open"] in events(browser))
+    first = stored_identity(browser, servers)
+    browser.execute_script("window.iotChannel.close()")
+    browser.refresh()  # a new page of the same origin: the module's memory is gone, localStorage is not
+    open_channel(browser, servers)
+    wait_for("the second subscription", lambda: ["open"] in events(browser))
+    assert stored_identity(browser, servers) == first
+    log = servers.log
+    wait_for("both connections in the broker's log", lambda: log.read_text().count(f" as {first} ") >= 2)
+    browser.execute_script("window.iotChannel.close()")
+    publish(servers, TOPIC, message(4))
+    time.sleep(1)
+    assert events(browser) == [["open"]]  # after close(): no message, no down
+    assert log.read_text().count(f"Received DISCONNECT from {first}") == 2  # each close() said goodbye
+
+
+def test_guest_credentials_are_reused_until_a_minute_before_they_expire(browser: Chrome, servers: Servers) -> None:
+    script = """
+const [url, identityPoolId, done] = arguments;
+(async () => {
+  const { guestCredentials } = await import("/page/js/guest.js");
+  const first = await guestCredentials({ url, identityPoolId });
+  const again = await guestCredentials({ url, identityPoolId });
+  const now = Date.now;
+  Date.now = () => first.expiresAt - 30 * 1000; // 30 s left
+  const fresh = await guestCredentials({ url, identityPoolId });
+  Date.now = now;
+  return { reused: again === first, refreshed: fresh !== first, sameGuest: fresh.identityId === first.identityId,
+           expiresInS: (first.expiresAt - now()) / 1000, key: first.credentials.accessKeyId };
+})().then(done, (error) => done(String(error)));
+"""
+    live = servers.live
+    got = browser.execute_async_script(script, live["endpointUrls"]["cognitoIdentity"], live["identityPoolId"])
+    assert isinstance(got, dict), got
+    assert got["reused"] and got["refreshed"] and got["sameGuest"], got
+    assert 60 < got["expiresInS"] <= 3600 and got["key"], got  # moto's guest credentials last 90 s, Cognito's an hour
