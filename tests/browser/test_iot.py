@@ -1,7 +1,9 @@
 """The race page's AWS live channel (``consumers/api/page/js/iot.js``) in a real browser (Debian
 chromium through Selenium) against real servers on 127.0.0.1: Debian's Mosquitto with a WebSocket
 listener stands in for IoT Core's MQTT endpoint, moto's server for the Cognito identity pool
-(GetId, GetCredentialsForIdentity), and a plain static file server serves the page's modules.
+(GetId, GetCredentialsForIdentity), and a static file server sends the page's modules with the
+page's own headers, its Content-Security-Policy included (connect-src opened to the two servers,
+as on AWS).
 Mosquitto checks no signature: what is checked here is that the page gets guest credentials,
 presigns with them, connects with its identity id as the client id, subscribes to the race's topic
 and hands each message over, and reports the broker's death once. The signature itself is checked
@@ -14,9 +16,11 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from selenium.webdriver import Chrome
 
 from alleycat.domain import keys
 from alleycat.testing.browser import REPO, chromium
+from consumers.api.routers import page
 from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
 
 REGION = "eu-west-1"
@@ -90,25 +95,45 @@ def broker_spec(home: Path, ws_port: int, mqtt_port: int) -> ProcessSpec:
     )  # fmt: skip
 
 
+def page_files(headers: dict[str, str]) -> ThreadingHTTPServer:
+    """consumers/api/ as static files on 127.0.0.1 (the page's modules at /page/js/), with ``headers``
+    on every answer, served from a thread of this process until ``shutdown()``."""
+
+    class Files(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(REPO / "consumers" / "api"), **kwargs)
+
+        def end_headers(self) -> None:
+            for name, value in headers.items():
+                self.send_header(name, value)
+            super().end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: the test reads no access log
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     home = tmp_path_factory.mktemp("iot-home")
     processes = ProcessTable(home)
-    ws_port, mqtt_port, cognito_port, http_port = free_port(), free_port(), free_port(), free_port()
+    ws_port, mqtt_port, cognito_port = free_port(), free_port(), free_port()
     broker = broker_spec(home, ws_port, mqtt_port)
     cognito = ProcessSpec(
         "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cognito_port)], cognito_port,
         lambda: port_open(cognito_port), start_timeout_s=30,
     )  # fmt: skip
-    static = ProcessSpec(
-        "page-files", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory",
-                       str(REPO / "consumers" / "api"), str(http_port)], http_port,
-        lambda: port_open(http_port), start_timeout_s=15,
-    )  # fmt: skip
+    cognito_url = f"http://127.0.0.1:{cognito_port}"
+    # the page's own headers, its CSP's connect-src opened to the two servers as on AWS (docs/api.md)
+    headers = {**page.HEADERS, "Content-Security-Policy": page.POLICY.replace(
+        "connect-src 'self'", f"connect-src 'self' ws://127.0.0.1:{ws_port} {cognito_url}")}  # fmt: skip
+    files = page_files(headers)
     try:
-        for spec in (broker, cognito, static):
+        for spec in (broker, cognito):
             processes.start(spec)
-        cognito_url = f"http://127.0.0.1:{cognito_port}"
         identity = boto3.client(
             "cognito-identity", region_name=REGION, endpoint_url=cognito_url,
             aws_access_key_id="test", aws_secret_access_key="test",
@@ -122,9 +147,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             "endpointUrls": {"iot": f"ws://127.0.0.1:{ws_port}/mqtt", "cognitoIdentity": f"{cognito_url}/"},
         }
         # a plain page of that origin (the directory listing), so the modules load from /page/js/
-        yield Servers(processes, broker, mqtt_port, home / "broker.log", live, f"http://127.0.0.1:{http_port}/")
+        yield Servers(processes, broker, mqtt_port, home / "broker.log", live, f"http://127.0.0.1:{files.server_port}/")
     finally:
-        for name in ("page-files", "moto", "mosquitto"):
+        files.shutdown()
+        for name in ("moto", "mosquitto"):
             processes.stop(name)
 
 
@@ -177,6 +203,10 @@ def test_a_guest_subscribes_receives_and_sees_the_broker_go(browser: Chrome, ser
     (socket_url,) = browser.execute_script("return window.iotSockets")
     assert socket_url.startswith(servers.live["endpointUrls"]["iot"] + "?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
     assert "&X-Amz-Signature=" in socket_url and socket_url.rsplit("&", 1)[1].startswith("X-Amz-Security-Token=")
+
+    # nothing the channel does trips the page's CSP (mqtt.js's worker timers would)
+    blocked = [e["message"] for e in browser.get_log("browser") if e["source"] == "security"]
+    assert not blocked, blocked
 
     publish(servers, keys.live_topic(RACE["raceId"], RACE["classId"] + 1), message(1))  # another race's
     publish(servers, TOPIC, message(2))
@@ -235,3 +265,13 @@ const [url, identityPoolId, done] = arguments;
     assert isinstance(got, dict), got
     assert got["reused"] and got["refreshed"] and got["sameGuest"], got
     assert 60 < got["expiresInS"] <= 3600 and got["key"], got  # moto's guest credentials last 90 s, Cognito's an hour
+
+
+def test_the_keepalive_pings_the_broker(browser: Chrome, servers: Servers) -> None:
+    """A subscriber only receives, so its PINGREQs (every 30 s) are what keeps IoT from dropping it."""
+    servers.processes.start(servers.broker)
+    open_channel(browser, servers)
+    wait_for("the subscription", lambda: ["open"] in events(browser))
+    identity_id = stored_identity(browser, servers)
+    wait_for("a PINGREQ", lambda: f"Received PINGREQ from {identity_id}" in servers.log.read_text(), timeout_s=45)
+    browser.execute_script("window.iotChannel.close()")

@@ -57,6 +57,9 @@ export function openIot(live, race, handlers) {
       protocolVersion: 4, // MQTT 3.1.1, what IoT Core's broker is based on
       reconnectPeriod: 0, // live.js owns reconnecting
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // the keepalive on the page's own timers: mqtt.js's default runs them in a worker made from a
+      // blob: URL, which the page's CSP (no worker-src) blocks, and then no PINGREQ is ever sent
+      timerVariant: "native",
     });
     client.on("connect", () => {
       client.subscribe(topic, { qos: 0 }, (error, granted) => {
