@@ -159,6 +159,15 @@ def test_health_and_classes(client: httpx.Client) -> None:
     assert classes[2] == {"classId": 3, "races": "/classes/3/races", "leaderboard": "/classes/3/leaderboard"}
 
 
+def test_page_config(client: httpx.Client) -> None:
+    """The race page's configuration here: the API on this origin, SSE, no sign-in (docs/api.md)."""
+    answer = client.get("/config.json").raise_for_status()
+    assert answer.json() == {"apiBase": "", "live": {"channel": "sse"}, "auth": None}
+    assert answer.headers["content-type"] == "application/json"
+    assert "connect-src 'self';" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-cache"
+
+
 @pytest.mark.parametrize("limit", [100, 37, 1000])
 def test_race_leaderboard_pages_to_the_end(client: httpx.Client, world: World, limit: int) -> None:
     rows, pages = _pages(client, f"{race_path(BIG)}/leaderboard", "entries", limit)

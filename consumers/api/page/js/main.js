@@ -1,7 +1,11 @@
 // The race page: the picked race (URL: ?class=&race=&follow=&view=), the tabs, and the views.
+// Start-up reads the page config (js/config.js) before anything is fetched; where it names a
+// sign-in (AWS), nothing is fetched until someone is signed in (js/auth.js).
 
 import { $ } from "./dom.js";
-import { get } from "./api.js";
+import { configureApi, get } from "./api.js";
+import { pageConfig } from "./config.js";
+import { Auth } from "./auth.js";
 import { Live, RACE_SECONDS } from "./live.js";
 import { drawRace } from "./chart.js";
 import { Results } from "./results.js";
@@ -15,7 +19,7 @@ const state = { classId: 1, raceId: null, follow: null, view: "live" };
 const totals = new Map(); // racerId -> {label, points: [[second, total]]}, since the page opened
 let chartSecond = 0;
 
-const live = new Live({ onStandings, onFollow: (racerId) => follow(racerId) });
+let live = null; // the Live view, made once the page config is read
 const results = new Results();
 const alltime = new AllTime();
 const rider = new Rider();
@@ -91,8 +95,35 @@ async function latestRace(classId) {
   return null;
 }
 
+// The "Sign in" / "Sign out" control, and what the page says while nobody is signed in.
+function showAuth(auth, problem) {
+  const button = $("auth");
+  button.hidden = false;
+  button.textContent = auth.signedIn ? "Sign out" : "Sign in";
+  button.onclick = () => (auth.signedIn ? auth.signOut() : auth.signIn());
+  if (!auth.signedIn) {
+    $("connection").dataset.state = "idle";
+    $("connection-text").textContent = problem ?? "Sign in to see the races";
+  }
+}
+
 async function start() {
+  const config = await pageConfig();
+  const auth = config.auth ? new Auth(config.auth) : null;
+  const problem = auth ? await auth.resume() : null; // before readUrl: it restores the page's query
   readUrl();
+  configureApi({
+    base: config.apiBase,
+    token: auth && (() => auth.accessToken()),
+    onUnauthorized: () => {
+      auth.forget();
+      showAuth(auth, "Signed out: sign in again");
+    },
+  });
+  if (auth) showAuth(auth, problem);
+  if (auth && !auth.signedIn) return;
+  live = new Live({ onStandings, onFollow: (racerId) => follow(racerId), channel: config.live });
+  wire();
   const classes = await get("/classes").catch(() => ({ classes: [1, 2, 3, 4, 5, 6].map((classId) => ({ classId })) }));
   $("class-id").replaceChildren(...classes.classes.map((c) => new Option(`Class ${c.classId}`, String(c.classId))));
   $("class-id").value = String(state.classId);
@@ -103,32 +134,35 @@ async function start() {
   show(state.view);
 }
 
-$("pick").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const classId = Number($("class-id").value);
-  const raceId = intOrNull($("race-id").value.trim());
-  if (classId !== state.classId || raceId !== state.raceId) totals.clear();
-  state.classId = classId;
-  state.raceId = raceId ?? (await latestRace(classId));
-  $("race-id").value = state.raceId ?? "";
-  if (state.raceId !== null) live.open({ classId, raceId: state.raceId }, state.follow);
-  follow(intOrNull($("follow-id").value.trim()));
-  show(state.view);
-});
+// The form and the tabs, once the Live view exists.
+function wire() {
+  $("pick").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const classId = Number($("class-id").value);
+    const raceId = intOrNull($("race-id").value.trim());
+    if (classId !== state.classId || raceId !== state.raceId) totals.clear();
+    state.classId = classId;
+    state.raceId = raceId ?? (await latestRace(classId));
+    $("race-id").value = state.raceId ?? "";
+    if (state.raceId !== null) live.open({ classId, raceId: state.raceId }, state.follow);
+    follow(intOrNull($("follow-id").value.trim()));
+    show(state.view);
+  });
 
-// The tabs, as the WAI-ARIA pattern has them: arrows move between tabs, Home/End to the ends.
-$("tabs").addEventListener("click", (event) => {
-  const tab = event.target.closest("[role=tab]");
-  if (tab) show(tab.id.slice(4));
-});
-$("tabs").addEventListener("keydown", (event) => {
-  const at = VIEWS.indexOf(state.view);
-  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: VIEWS.length - 1 }[event.key];
-  if (to === undefined) return;
-  event.preventDefault();
-  const view = VIEWS[(to + VIEWS.length) % VIEWS.length];
-  show(view);
-  $(`tab-${view}`).focus();
-});
+  // The tabs, as the WAI-ARIA pattern has them: arrows move between tabs, Home/End to the ends.
+  $("tabs").addEventListener("click", (event) => {
+    const tab = event.target.closest("[role=tab]");
+    if (tab) show(tab.id.slice(4));
+  });
+  $("tabs").addEventListener("keydown", (event) => {
+    const at = VIEWS.indexOf(state.view);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: VIEWS.length - 1 }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    const view = VIEWS[(to + VIEWS.length) % VIEWS.length];
+    show(view);
+    $(`tab-${view}`).focus();
+  });
+}
 
 start();
