@@ -30,6 +30,7 @@ from alleycat.resources import (
     TTL_ATTRIBUTE,
     table_definition,
 )
+from consumers.api.routers.page import POLICY
 from infra.aws import scan
 from infra.aws.template.assemble import COMMAND, render
 from infra.aws.template.checks import skips
@@ -257,7 +258,7 @@ def test_encryption_at_rest(either: dict[str, Any]) -> None:
 
 def test_buckets_are_encrypted_private_and_tls_only(resources: dict[str, Any]) -> None:
     buckets = of_type(resources, "AWS::S3::Bucket")
-    assert set(buckets) == {"LakeBucket", "ArtifactsBucket", "AthenaResultsBucket", "AccessLogsBucket"}
+    assert set(buckets) == {"LakeBucket", "ArtifactsBucket", "AthenaResultsBucket", "AccessLogsBucket", "PageBucket"}
     policies = {p["Properties"]["Bucket"]["Ref"]: p for p in of_type(resources, "AWS::S3::BucketPolicy").values()}
     for name, b in buckets.items():
         props = b["Properties"]
@@ -439,7 +440,7 @@ def test_api_is_authorised_throttled_per_caller_and_read_only(resources: dict[st
     assert "${LeaderboardApi}/stages/${LeaderboardApi.Stage}" in association["ResourceArn"]["Fn::Sub"]
     rules = [r["Statement"].get("RateBasedStatement") for r in resources["ApiWebAcl"]["Properties"]["Rules"]]
     keys = {r["AggregateKeyType"] for r in rules if r}
-    assert keys == {"IP", "CUSTOM_KEYS"}
+    assert keys == {"IP", "FORWARDED_IP", "CUSTOM_KEYS"}
     routes = 0
     for name, f in of_type(resources, "AWS::Serverless::Function").items():
         for e in f["Properties"].get("Events", {}).values():
@@ -509,9 +510,104 @@ def test_table_and_indexes_have_a_read_ceiling(resources: dict[str, Any]) -> Non
 
 
 def test_buckets_log_access(resources: dict[str, Any]) -> None:
-    for name in ("LakeBucket", "ArtifactsBucket", "AthenaResultsBucket"):
+    for name in ("LakeBucket", "ArtifactsBucket", "AthenaResultsBucket", "PageBucket"):
         logging = resources[name]["Properties"]["LoggingConfiguration"]
         assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}, name
+
+
+# --- the race page ---------------------------------------------------------------------------
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+
+
+def test_page_bucket_is_private_and_only_its_distribution_reads_it(resources: dict[str, Any]) -> None:
+    props = resources["PageBucket"]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (policy,) = [
+        p
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "PageBucket"}
+    ]
+    allows = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    (source,) = allow["Condition"]["StringEquals"].values()
+    assert list(allow["Condition"]["StringEquals"]) == ["AWS:SourceArn"]
+    assert source["Fn::Sub"].endswith(":cloudfront::${AWS::AccountId}:distribution/${PageDistribution}")
+    # The distribution reads the bucket through the origin access control, which signs every request.
+    config = resources["PageDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    page = origins[config["DefaultCacheBehavior"]["TargetOriginId"]]
+    assert page["DomainName"] == {"Fn::GetAtt": ["PageBucket", "RegionalDomainName"]}
+    assert page["OriginAccessControlId"] == {"Fn::GetAtt": ["PageOriginAccessControl", "Id"]}
+    assert page["S3OriginConfig"] == {"OriginAccessIdentity": ""}, "no legacy origin access identity"
+    oac = resources["PageOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["SigningBehavior"], oac["SigningProtocol"], oac["OriginAccessControlOriginType"]) == (
+        "always",
+        "sigv4",
+        "s3",
+    )
+
+
+def test_page_is_https_only_and_the_api_is_same_origin_and_uncached(resources: dict[str, Any]) -> None:
+    config = resources["PageDistribution"]["Properties"]["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    (api,) = config["CacheBehaviors"]
+    assert api["PathPattern"] == "/v1/*" and api["ViewerProtocolPolicy"] == "https-only"
+    origin = {o["Id"]: o for o in config["Origins"]}[api["TargetOriginId"]]
+    assert origin["DomainName"]["Fn::Sub"].startswith("${LeaderboardApi}.execute-api.")
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", (
+        "CachingDisabled: answers depend on the token"
+    )
+    for behaviour in (config["DefaultCacheBehavior"], api):
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "PageHeaders"}
+    # WAF counts viewers behind CloudFront by the address CloudFront forwards, not the edge's.
+    rules = {r["Name"]: r["Statement"] for r in resources["ApiWebAcl"]["Properties"]["Rules"]}
+    viewer = rules["PerViewerIp"]["RateBasedStatement"]
+    assert viewer["AggregateKeyType"] == "FORWARDED_IP"
+    assert viewer["ForwardedIPConfig"]["HeaderName"] == "X-Forwarded-For"
+
+
+def test_page_headers_allow_only_the_listed_origins(resources: dict[str, Any]) -> None:
+    headers = resources["PageHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    text, variables = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert headers["ContentSecurityPolicy"]["Override"] is True
+    aws, local = directives(text), directives(POLICY)
+    assert aws["connect-src"] == [
+        "'self'",
+        "https://${AuthDomainPrefix}.auth.${AWS::Region}.amazoncognito.com",
+        "https://cognito-identity.${AWS::Region}.amazonaws.com",
+        "wss://${IotHost}",
+    ]
+    assert {k: v for k, v in aws.items() if k != "connect-src"} == {
+        k: v for k, v in local.items() if k != "connect-src"
+    }
+    assert local["connect-src"] == ["'self'"]
+    assert variables["IotHost"] == {"Fn::Select": [1, {"Fn::Split": ["https://", {"Ref": "IotDataEndpoint"}]}]}
+    assert set(variables) == {"AuthDomainPrefix", "IotHost"}
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert headers["ContentTypeOptions"]["Override"] is True
+
+
+def test_page_signs_in_with_a_public_pkce_client(resources: dict[str, Any]) -> None:
+    client = resources["PageUserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["AllowedOAuthScopes"] == ["openid", "aws.cognito.signin.user.admin"]
+    page_url = {"Fn::Sub": "https://${PageDistribution.DomainName}/"}
+    assert client["CallbackURLs"] == [page_url] and client["LogoutURLs"] == [page_url]
+    assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    assert client["PreventUserExistenceErrors"] == "ENABLED" and client["EnableTokenRevocation"] is True
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes" and client["AccessTokenValidity"] <= 60
+    assert resources["UserPoolDomain"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
 
 
 def test_every_checkov_suppression_has_a_reason(template: dict[str, Any]) -> None:

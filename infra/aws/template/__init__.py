@@ -16,5 +16,6 @@ One module per resource family; ``assemble`` puts them together:
     table        the DynamoDB table                       mappings   event source mappings, their queues
     functions    functions, Globals, the dependency layer live       IoT Core publishing
     lake/        buckets, catalog + Athena, Firehose, Glue job
-    api          HTTP API, Cognito, cursor secret         alarms / dashboard   observability
+    api          REST API, WAF, Cognito, cursor secret    alarms / dashboard   observability
+    page         the race page: bucket, CloudFront, sign-in
 """

@@ -54,7 +54,8 @@ def _rate_rule(name: str, priority: int, limit: Any, key: dict[str, Any]) -> dic
 
 def web_acl() -> dict[str, Any]:
     """Per caller: requests per 5 minutes by bearer token (a forged one is rejected by the
-    authorizer, and still counted by IP), and by source IP; plus AWS's known-bad-inputs rules."""
+    authorizer, and still counted by IP), by source IP and by forwarded viewer IP; plus AWS's
+    known-bad-inputs rules."""
     return {
         "Type": "AWS::WAFv2::WebACL",
         "Properties": {
@@ -101,6 +102,18 @@ def web_acl() -> dict[str, Any]:
                     },
                 ),
                 _rate_rule("PerIp", 2, ref("ApiIpRequestsPer5Min"), {"AggregateKeyType": "IP"}),
+                # Through CloudFront (the race page, infra.aws.template.page) the source IP is an
+                # edge's: count the viewer's address as CloudFront reports it too. WAF skips the
+                # rule for requests without the header (direct callers) or with no address in it.
+                _rate_rule(
+                    "PerViewerIp",
+                    3,
+                    ref("ApiIpRequestsPer5Min"),
+                    {
+                        "AggregateKeyType": "FORWARDED_IP",
+                        "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "NO_MATCH"},
+                    },
+                ),
             ],
         },
     }

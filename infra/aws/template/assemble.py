@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from alleycat.resources import FIREHOSE_BUFFER_MB
-from infra.aws.template import kafka
+from infra.aws.template import kafka, page
 from infra.aws.template.alarms import alarms
 from infra.aws.template.api import api
 from infra.aws.template.conditions import IS_KINESIS, transport_conditions, transport_parameter
@@ -102,6 +102,7 @@ def parameters() -> dict[str, Any]:
             "Description": "on-demand read ceiling per second, on the table and on each index (a cost ceiling)",
         },
         "AlarmEmail": {"Type": "String", "Default": "", "Description": "optional: e-mail for alarm notifications"},
+        **page.parameters(),
     }
 
 
@@ -122,6 +123,7 @@ def build() -> dict[str, Any]:
     resources.update(athena())
     resources.update(api())
     resources.update(live_subscribers())
+    resources.update(page.page_resources())
     resources.update(producer_policy())
     resources.update(kafka.resources())
     resources.update(alarms(specs))
@@ -139,6 +141,7 @@ def build() -> dict[str, Any]:
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
             **transport_conditions(),
+            **page.conditions(),
         },
         "Globals": {"Function": function_globals()},
         "Resources": resources,
@@ -160,6 +163,7 @@ def build() -> dict[str, Any]:
             "ProducerPolicyArn": {"Value": ref("ProducerPolicy")},
             "DashboardName": {"Value": ref("Dashboard")},
             **kafka.outputs(),
+            **page.outputs(),
         },
     }
 

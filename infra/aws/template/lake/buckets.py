@@ -12,7 +12,7 @@ from infra.aws.template.lake.paths import DEAD_LETTER_PREFIX, LAKE, lake_key
 
 # S3 server access logs, kept this long (the API's access log is kept as long).
 ACCESS_LOG_DAYS = 90
-LOGGED_BUCKETS = ("LakeBucket", "ArtifactsBucket", "AthenaResultsBucket")
+LOGGED_BUCKETS = ("LakeBucket", "ArtifactsBucket", "AthenaResultsBucket", "PageBucket")  # the page's: page.py
 
 
 def bucket(
