@@ -1,4 +1,5 @@
-"""`make deploy`: deploy the stack with the SAM CLI, upload the Glue files, start the Glue job.
+"""`make deploy`: deploy the stack with the SAM CLI, upload the Glue files, start the Glue job,
+upload the race page.
 
 Needs AWS credentials (the standard boto3/SAM chain) and `make package` first. Steps:
 
@@ -6,7 +7,9 @@ Needs AWS credentials (the standard boto3/SAM chain) and `make package` first. S
 2. ``sam deploy`` of infra/aws/template.yaml (SAM uploads the Lambda code and layer from
    build/package/lambda to its managed bucket), with ArtifactVersion = build/package/glue/VERSION;
 3. the Glue files to s3://<ArtifactsBucket>/glue/<ArtifactVersion>/ (the key the job names);
-4. a run of the Glue streaming job, unless one is already running (then it says how to restart).
+4. a run of the Glue streaming job, unless one is already running (then it says how to restart);
+5. the race page's files and its config.json (from the stack's outputs) to the page bucket
+   (``infra.aws.page``).
 
 Everything it is configured with comes from its options, parsed once in ``main`` and passed down;
 no ALLEYCAT_* setting applies (account, region and credentials are boto3's and SAM's own).
@@ -23,12 +26,22 @@ from pathlib import Path
 from alleycat.adapters import aws
 from alleycat.errors import AlleycatError
 from infra.aws.errors import DeployError
+from infra.aws.page import page_config, page_files, upload_page
 from infra.aws.template.assemble import TEMPLATE_PATH
 from infra.aws.template.lake.glue_job import GLUE_EXTRA_PY, GLUE_SCRIPT
 
 REPO = Path(__file__).resolve().parents[2]
 GLUE_DIR = REPO / "build" / "package" / "glue"
-SHOWN_OUTPUTS = ("ApiUrl", "UserPoolId", "UserPoolClientId", "StreamName", "TableName", "LakeUri", "DashboardName")
+SHOWN_OUTPUTS = (
+    "PageUrl",
+    "ApiUrl",
+    "UserPoolId",
+    "UserPoolClientId",
+    "StreamName",
+    "TableName",
+    "LakeUri",
+    "DashboardName",
+)
 
 
 @dataclass(frozen=True)
@@ -88,12 +101,14 @@ def start_glue_job(job: str, start: bool) -> None:
 
 
 def deploy(options: DeployOptions) -> dict[str, str]:
-    """The four steps; returns the stack's outputs."""
+    """The five steps; returns the stack's outputs."""
     version = artifact_version(options.glue_dir)
+    files = page_files()  # before anything is deployed: a file of an unknown type stops it here
     sam_deploy(options, version)
     out = outputs(options.stack)
     upload_glue_files(options.glue_dir, out["ArtifactsBucketName"], version)
     start_glue_job(out["GlueJobName"], options.start_job)
+    upload_page(aws.client("s3"), out["PageBucketName"], files, page_config(out))
     return out
 
 
