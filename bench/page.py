@@ -7,7 +7,7 @@ The times are wall-clock on the page's main thread: on a shared machine they inc
 renderer waits for a core (say the load average beside them).
 
 Against a private stack (its own home, free ports) and the real API server; the race is driven as
-the pipeline drives one: each second its LIVE item is written and its standings message published
+the pipeline drives one: each second its LIVE item is written and the message of that change published
 to the API's ``/internal/live`` (``LiveRaceDriver``, also used by tests/browser)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from alleycat.domain.scoring import RaceScores
 from alleycat.domain.windows import iso_utc
 from alleycat.settings import Settings
 from alleycat.testing.browser import chromium, update_figures
-from consumers.publisher import standings_message
+from consumers.publisher import live_message
 from infra.local import stack as local_stack
 from infra.local.environment import stack_secrets
 from infra.local.processes import ProcessTable
@@ -46,8 +46,8 @@ RACE_ID, CLASS_ID = 6_000_001, 2
 @dataclass
 class LiveRaceDriver:
     """A race as the real-time path makes it: ``step`` adds a second of output per rider, writes the
-    LIVE item (``RaceTable.put_live``, versioned) and publishes its standings message
-    (``consumers.publisher.standings_message``, previous ranks included) to the API."""
+    LIVE item (``RaceTable.put_live``, versioned) and publishes the message of that change
+    (``consumers.publisher.live_message``: the changes from the previous version) to the API."""
 
     settings: Settings
     race: RaceScores
@@ -55,6 +55,7 @@ class LiveRaceDriver:
     seed: int = 7
     second: int = 0
     version: int = 0
+    previous: LiveRace | None = None  # the LIVE item as last written: the base of the next message
     rng: random.Random = field(init=False)
     base: dict[int, int] = field(init=False)
 
@@ -66,7 +67,7 @@ class LiveRaceDriver:
         self.publisher = HttpPublisher(f"{self.settings.api_url}/internal/live", token)
 
     def step(self, seconds: int = 1, publish: bool = True) -> dict[str, Any]:
-        previous = copy.deepcopy(self.race)
+        """``publish=False``: the LIVE item changes but its message is lost (a gap for the page)."""
         for _ in range(seconds):
             self.second += 1
             for racer, name in self.names.items():
@@ -77,10 +78,10 @@ class LiveRaceDriver:
         live = LiveRace(self.race, self.version, iso_utc(now_ms / 1000), now_ms)
         if not self.table.put_live(live, self.version - 1 if self.version > 1 else None):
             raise RuntimeError(f"LIVE version {self.version} of race {self.race.race_id} conflicted")
-        before = previous if self.version > 1 else None
-        message = standings_message(self.race, live.window_end, sorted(self.names), self.settings.live_top, before)
-        if publish:
-            self.publisher.publish(self.race.key, message)
+        message = live_message(live, self.previous, self.settings.live_top)
+        self.previous = copy.deepcopy(live)
+        if publish and not self.publisher.publish(self.race.key, message):
+            raise RuntimeError(f"the API dropped the message of LIVE version {self.version} (its log says why)")
         return message
 
 
@@ -93,7 +94,10 @@ def drive(driver: LiveRaceDriver, updates: int, interval_s: float = 1.0) -> None
         time.sleep(max(0.0, due - time.monotonic()))
 
 
-def figures(updates: list[dict[str, Any]]) -> dict[str, float]:
+def figures(recorded: list[dict[str, Any]]) -> dict[str, float]:
+    """The figures of the change messages the page applied (the snapshot it started from aside)."""
+    snapshots = [u["bytes"] for u in recorded if u["kind"] == "snapshot"]
+    updates = [u for u in recorded if u["kind"] == "changes"]
     ms = sorted(u["ms"] for u in updates)
     parse = sorted(u["parseMs"] for u in updates)
     p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else ms[0]
@@ -105,6 +109,7 @@ def figures(updates: list[dict[str, Any]]) -> dict[str, float]:
         "parse_p50_ms": statistics.median(parse),
         "layout_p50_ms": statistics.median(u["layoutMs"] for u in updates),
         "bytes_per_update": statistics.mean(u["bytes"] for u in updates),
+        "snapshot_bytes": max(snapshots, default=0),
         "rows": max(u["rows"] for u in updates),
     }
 
@@ -166,4 +171,7 @@ def run() -> None:
         f"update p50 / parse p50 {got['p50_ms'] / max(got['parse_p50_ms'], 1e-3):.1f}x"
     )
     per_rider = got["bytes_per_update"] / got["rows"]
-    print(f"   bytes per update: {got['bytes_per_update'] / 1000:.1f} kB ({per_rider:.0f} B a rider)")
+    print(
+        f"   bytes per update: {got['bytes_per_update'] / 1000:.1f} kB ({per_rider:.0f} B a rider; "
+        f"changes only: the snapshot the page starts from was {got['snapshot_bytes'] / 1000:.1f} kB)"
+    )

@@ -1,25 +1,31 @@
-"""Publisher: DynamoDB Streams of the table -> live standings messages for each LIVE change.
+"""Publisher: DynamoDB Streams of the table -> one live ``changes`` message per LIVE change.
 
 A LIVE item is one race ``(raceId, classId)``; its message goes to that race's channel
 (``alleycat.adapters.live_channel``: the IoT Core topic ``alleycat.domain.keys.live_topic(raceId,
-classId)``, or the local API). Message: ``{type: "standings", raceId, classId, windowEnd,
-standings: [{rank, racerId, name, totalOutput, avgOutput, maxOutput, seconds, finished, lastSecond,
-currentOutput, rolling5Output, rolling60Output, peak5Output, peak60Output, gapOutput, previousRank}]
-(top N; ``RaceScores.standing_rows``, the rider metrics of docs/design.md), changed: [racerIds]}``.
+classId)``, or the local API). The standings go out as a snapshot, then changes
+(``alleycat.domain.standings_changes``): a client takes its snapshot from ``GET .../live`` (or the
+SSE stream's first event) at some ``version``, then applies each message whose ``baseVersion`` is the
+version it holds. Message: ``{type: "changes", raceId, classId, windowEnd, version, baseVersion,
+fields, rows, added, removed}``, the rows being ``RaceScores.standing_rows`` (top N, the rider metrics
+of docs/design.md). When that would exceed ``MESSAGE_MAX_BYTES`` (IoT Core's payload limit) the
+message is ``{type: "resync", raceId, classId, windowEnd, version}``: fetch a snapshot.
+
 Live updates are best-effort; a failure to publish is reported as a batch item failure and ends the
 batch (``consumers.live_changes``); the mapping retries it (MaximumRetryAttempts 2, records older
-than 60 s dropped).
+than 60 s dropped). A dropped message is a gap in the versions, which clients see and resync over.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from alleycat.adapters.live_channel import LivePublisher, live_publisher_for
-from alleycat.domain.scoring import RaceScores
+from alleycat.adapters.race_items import LiveRace
+from alleycat.domain.standings_changes import standings_changes
 from alleycat.settings import Settings
 from consumers.live_changes import LiveChange, process_live_changes
 from consumers.observability import Handled, Observability
@@ -27,12 +33,13 @@ from consumers.observability import Handled, Observability
 OBSERVABILITY = Observability("publisher")
 
 DEFAULT_TOP = Settings.live_top
+MESSAGE_MAX_BYTES = 128 * 1024  # an IoT Core publish's payload limit (the local channel keeps it too)
 
 
 @dataclass(frozen=True)
 class Dependencies:
     publisher: LivePublisher
-    top: int = DEFAULT_TOP  # standings rows per message
+    top: int = DEFAULT_TOP  # standings rows per race
 
 
 @cache
@@ -41,25 +48,26 @@ def dependencies() -> Dependencies:
     return Dependencies(live_publisher_for(settings), settings.live_top)
 
 
-def standings_message(
-    race: RaceScores, window_end: str | None, changed: list[int], top: int, previous: RaceScores | None = None
-) -> dict[str, Any]:
-    """The message of a race; ``previous``, the race before the change (each row's ``previousRank``)."""
-    return {
-        "type": "standings",
-        "raceId": race.race_id,
-        "classId": race.class_id,
-        "windowEnd": window_end,
-        "standings": race.standing_rows(top, previous),
-        "changed": sorted(changed),
+def live_message(new: LiveRace, old: LiveRace | None, top: int, max_bytes: int = MESSAGE_MAX_BYTES) -> dict[str, Any]:
+    """The message of one LIVE change, from the version ``old`` (None: the race is new) to ``new``."""
+    head = {"raceId": new.race.race_id, "classId": new.race.class_id, "windowEnd": new.window_end}
+    before = old.race.standing_rows(top) if old is not None else []
+    after = new.race.standing_rows(top, old.race if old is not None else None)
+    message = {
+        "type": "changes",
+        **head,
+        "version": new.version,
+        "baseVersion": old.version if old is not None else 0,
+        **standings_changes(before, after).to_wire(),
     }
+    if len(json.dumps(message).encode()) > max_bytes:
+        return {"type": "resync", **head, "version": new.version}
+    return message
 
 
 def publish_change(deps: Dependencies, change: LiveChange) -> bool:
-    """Send one LIVE change's standings. Returns False if the channel dropped it (best-effort)."""
-    new, old = change.new, change.old
-    message = standings_message(new.race, new.window_end, change.changed, deps.top, old.race if old else None)
-    return deps.publisher.publish(new.race.key, message)
+    """Send one LIVE change's message. Returns False if the channel dropped it (best-effort)."""
+    return deps.publisher.publish(change.new.race.key, live_message(change.new, change.old, deps.top))
 
 
 def handle(event: dict[str, Any], deps: Dependencies, context: Any = None) -> Handled:

@@ -56,6 +56,7 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 
 def update_figures(driver: WebDriver) -> list[dict[str, Any]]:
-    """The page's own record of each live update: ``{ms, bytes, rows}`` (``window.alleycatPerf``)."""
+    """The page's own record of each live update: ``{kind, ms, parseMs, layoutMs, bytes, rows}``
+    (``window.alleycatPerf``; kind: "snapshot" or "changes")."""
     updates: list[dict[str, Any]] = driver.execute_script("return window.alleycatPerf.updates")
     return updates

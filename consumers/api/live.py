@@ -1,5 +1,6 @@
-"""The local live channel: the publisher POSTs each standings message to /internal/live and the API
-fans it out, in-process, to the Server-Sent-Events subscribers of that race.
+"""The live standings of a race: its snapshot (``live_snapshot``: ``GET .../live`` and the first event
+of the stream), and the local live channel: the publisher POSTs each change message to
+/internal/live and the API fans it out, in-process, to the Server-Sent-Events subscribers of that race.
 
 A race is ``(raceId, classId)`` (all six classes race in every slot), so subscribers are kept per
 ``RaceKey``: a class-3 stream never receives the standings of class 4 in the same slot.
@@ -14,11 +15,32 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from alleycat.adapters.race_items import race_from_item
+from alleycat.domain import keys
 from alleycat.domain.events import RaceKey
 from alleycat.domain.keys import live_topic_filter
+from consumers.api.models import LiveStanding, LiveStandings
+from consumers.api.store import Store, plain
 
 IOT_TOPIC_HINT = live_topic_filter("<raceId>", "<classId>")  # how clients name the topic of a race
 QUEUE_SIZE = 32  # messages a slow subscriber may lag behind before the oldest are dropped
+
+
+def live_snapshot(store: Store, race_id: int, class_id: int) -> LiveStandings | None:
+    """The race's LIVE item (GetItem `RACE#r#c / LIVE`) as standings, ranked by the domain's rule,
+    at its ``version`` (the change messages continue from it); None: the race is not running."""
+    item = store.get(keys.race_pk(race_id, class_id), keys.LIVE_SK)
+    if item is None:
+        return None
+    live = race_from_item(plain(item))
+    return LiveStandings(
+        race_id=race_id,
+        class_id=class_id,
+        window_end=live.window_end,
+        version=live.version,
+        updated_at=plain(item.get("updatedAt")),
+        standings=[LiveStanding.model_validate(row) for row in live.race.standing_rows(len(live.race.racers))],
+    )
 
 
 class HubFull(Exception):

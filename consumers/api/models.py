@@ -154,18 +154,18 @@ class RacerBests(Camel):
 
 
 class LiveMessage(Camel):
-    """What the publisher POSTs to /internal/live (locally) and to IoT Core (on AWS)."""
+    """What the publisher POSTs to /internal/live (locally) and to IoT Core (on AWS):
+    ``consumers.publisher.live_message``, a change from ``baseVersion`` to ``version`` or a resync."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: Literal["standings"]
+    type: Literal["changes", "resync"]
     race_id: int = Field(ge=0)
     class_id: int = Field(
         ge=CLASS_IDS.start, le=CLASS_IDS.stop - 1, description="with raceId, names the race whose subscribers get it"
     )
     window_end: str | None
-    standings: list[dict[str, Any]]
-    changed: list[Any]
+    version: int = Field(ge=1, description="the LIVE item's version after the change")
 
 
 class Delivered(Camel):

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import queue
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from alleycat.domain.scoring import RacerScore, RaceScores, rank
 from alleycat.settings import Settings
 from consumers.api.exports import BestsExports
 from consumers.api.live import IOT_TOPIC_HINT
-from consumers.publisher import standings_message
+from consumers.publisher import live_message
 from glue_jobs import bests_export
 from infra.local.environment import stack_lake, stack_secrets
 from infra.local.processes import ProcessTable
@@ -391,13 +393,16 @@ def test_openapi_document(client: httpx.Client) -> None:
     assert doc["paths"]["/classes/{classId}/races/{raceId}/leaderboard"]["get"]["responses"]["400"]
 
 
-def _read_events(url: str, race: RaceKey, events: queue.Queue, count: int) -> None:
+def _read_events(
+    url: str, race: RaceKey, events: queue.Queue, count: int, headers: dict[str, str] | None = None
+) -> None:
     """Put the first ``count`` events of the race's stream on ``events``, then hang up."""
-    with httpx.stream("GET", f"{url}{race_path(race.race_id, race.class_id)}/live/stream", timeout=10) as response:
+    path = f"{url}{race_path(race.race_id, race.class_id)}/live/stream"
+    with httpx.stream("GET", path, timeout=10, headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         event: dict[str, str] = {}
         for line in response.iter_lines():
-            if line.startswith(("event:", "data:")):
+            if line.startswith(("event:", "data:", "id:")):
                 name, _, value = line.partition(":")
                 event[name] = value.strip()
             elif line == "" and event:
@@ -408,31 +413,49 @@ def _read_events(url: str, race: RaceKey, events: queue.Queue, count: int) -> No
                     return
 
 
-def test_live_stream_receives_published_updates(client: httpx.Client, world: World) -> None:
+def test_live_stream_is_a_snapshot_then_the_published_changes(client: httpx.Client, world: World) -> None:
     events: queue.Queue = queue.Queue()
     race = RaceKey(LIVE, CLASS)
-    reader = threading.Thread(target=_read_events, args=(world.url, race, events, 3), daemon=True)
+    reader = threading.Thread(target=_read_events, args=(world.url, race, events, 4), daemon=True)
     reader.start()
-    assert events.get(timeout=10) == {"event": "subscribed", "data": json.dumps({"raceId": LIVE, "classId": CLASS})}
-    scores = RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live[race]})
-    message = standings_message(scores, "2026-01-01T00:00:10Z", [world.live[race][0].racer_id], top=10)
-    assert message["classId"] == CLASS
+    assert events.get(timeout=10) == {
+        "event": "subscribed", "data": json.dumps({"raceId": LIVE, "classId": CLASS, "version": 7})
+    }  # fmt: skip
+    snapshot = events.get(timeout=10)
+    assert (snapshot["event"], snapshot["id"]) == ("snapshot", "7")
+    assert json.loads(snapshot["data"]) == client.get(f"{race_path(LIVE)}/live").json()
+    # a client reconnecting with the version it holds gets no snapshot, only what follows
+    resumed: queue.Queue = queue.Queue()
+    threading.Thread(
+        target=_read_events, args=(world.url, race, resumed, 2, {"Last-Event-ID": "7"}), daemon=True
+    ).start()
+    assert resumed.get(timeout=10)["event"] == "subscribed"
+    old = LiveRace(RaceScores(LIVE, CLASS, {s.racer_id: s for s in world.live[race]}), 7, "2026-01-01T00:00:05Z", 0)
+    new = LiveRace(copy.deepcopy(old.race), 8, "2026-01-01T00:00:10Z", 0)
+    first = world.live[race][0]
+    new.race.racers[first.racer_id].add(first.last_second + 1, 250_000)
+    message = live_message(new, old, top=10)
+    assert message["classId"] == CLASS and [row[0] for row in message["rows"]][:1] == [first.racer_id]
     # without the stack's token (a web page, another local user) a push is refused and reaches nobody
     for headers in ({}, {"authorization": "Bearer guessed"}, {"authorization": world.live_token[:-1]}):
         _error(client.post("/internal/live", json=message, headers=headers), 401, "unauthorized")
     auth = {"authorization": f"Bearer {world.live_token}"}
-    answer = client.post("/internal/live", json=message, headers=auth)
-    assert answer.status_code == 202 and answer.json() == {"subscribers": 1}
+    wait_for_subscribers = time.monotonic() + 10
+    while (answer := client.post("/internal/live", json=message, headers=auth)).json()["subscribers"] < 2:
+        assert time.monotonic() < wait_for_subscribers, answer.json()  # the second stream is still opening
+    assert answer.status_code == 202 and answer.json() == {"subscribers": 2}
     # the other class of the same slot, and another slot of the class, have no subscriber
     assert client.post("/internal/live", json={**message, "classId": SIBLING}, headers=auth).json() == {
         "subscribers": 0
     }
     assert client.post("/internal/live", json={**message, "raceId": OTHER}, headers=auth).json() == {"subscribers": 0}
     received = events.get(timeout=10)
-    assert received["event"] == "standings" and json.loads(received["data"]) == message
+    assert (received["event"], received["id"]) == ("changes", "8") and json.loads(received["data"]) == message
+    assert json.loads(resumed.get(timeout=10)["data"]) == message
     # the publisher's own local client (ALLEYCAT_LIVE_URL) reaches the same subscriber
-    assert HttpPublisher(f"{world.url}/internal/live", world.live_token).publish(race, {**message, "windowEnd": None})
-    assert json.loads(events.get(timeout=10)["data"]) == {**message, "windowEnd": None}
+    resync = {"type": "resync", "raceId": LIVE, "classId": CLASS, "windowEnd": None, "version": 9}
+    assert HttpPublisher(f"{world.url}/internal/live", world.live_token).publish(race, resync)
+    assert events.get(timeout=10) == {"event": "resync", "id": "9", "data": json.dumps(resync)}
     reader.join(timeout=10)
 
 

@@ -24,6 +24,7 @@ from alleycat.domain import keys
 from alleycat.domain.events import EventType, RaceKey, Telemetry
 from alleycat.domain.keys import live_topic as topic
 from alleycat.domain.scoring import RaceScores, score_races
+from alleycat.domain.standings_changes import Changes, apply_changes
 from alleycat.settings import Settings
 from alleycat.testing.live_channel import RecordingPublisher
 from alleycat.testing.race_table import InMemoryRaceTable
@@ -132,7 +133,7 @@ def live_image(race: RaceScores, version: int) -> dict[str, Any]:
     return {k: ser.serialize(v) for k, v in item.items()}
 
 
-def test_publisher_sends_standings_and_the_changed_racers() -> None:
+def test_publisher_sends_the_changes_of_each_live_change() -> None:
     before = score_races([telemetry(1, 1, cls=2), telemetry(2, 1, cls=2), telemetry(3, 1, cls=2)])[RaceKey(5, 2)]
     after = score_races(
         [telemetry(1, 1, cls=2), telemetry(2, 1, cls=2), telemetry(3, 1, cls=2), telemetry(2, 2, cadence=90.0, cls=2)]
@@ -149,16 +150,22 @@ def test_publisher_sends_standings_and_the_changed_racers() -> None:
     assert handled.response == {"batchItemFailures": []}  # the sample's other items are skipped
     ((race, message),) = channel.sent
     assert race == RaceKey(5, 2) and message["raceId"] == 5 and message["classId"] == 2
-    assert message["type"] == "standings" and message["changed"] == [2]
-    assert [row["racerId"] for row in message["standings"]] == [s.racer_id for s in after.standings()]
-    assert message["standings"][0]["rank"] == 1
-    assert message["standings"][0]["totalOutput"] == after.standings()[0].total_output
+    assert (message["type"], message["version"], message["baseVersion"]) == ("changes", 2, 1)
+    # the rows that changed: racer 2 rode a second second (and so did the gaps around them)
+    rows = {row[0]: dict(zip(message["fields"], row[1:], strict=True)) for row in message["rows"]}
+    assert rows[2]["totalOutput"] == after.racers[2].total_output and rows[2]["seconds"] == 2
+    new_rows = after.standing_rows(1000, before)
+    assert apply_changes(before.standing_rows(1000), standings_changes_of(message)) == new_rows
     assert message["windowEnd"] == "2020-12-09T07:06:00Z"
+
+
+def standings_changes_of(message: dict[str, Any]) -> Changes:
+    return Changes(message["fields"], message["rows"], message["added"], message["removed"])
 
 
 def test_local_publish_drops_when_the_api_is_down() -> None:
     down = HttpPublisher(f"http://127.0.0.1:{free_port()}/internal/live", "token", timeout_s=0.5)
-    assert down.publish(RaceKey(5, 2), {"type": "standings"}) is False
+    assert down.publish(RaceKey(5, 2), {"type": "changes"}) is False
 
 
 def test_each_race_class_has_its_own_topic() -> None:

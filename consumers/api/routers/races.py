@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from alleycat.adapters.race_items import race_from_item
 from alleycat.domain import keys
 from alleycat.resources import GSI_BOARDS
 from consumers.api.cursor import race_scope
 from consumers.api.errors import not_found
-from consumers.api.models import LeaderboardEntry, LiveStanding, LiveStandings, RaceLeaderboard
+from consumers.api.live import live_snapshot
+from consumers.api.models import LeaderboardEntry, LiveStandings, RaceLeaderboard
 from consumers.api.params import DEFAULT_LIMIT, NOT_FOUND, ClassId, Cursor, Limit, RaceId, known_class, race_path
 from consumers.api.services import AnswersDep, StoreDep
-from consumers.api.store import plain
 
 router = APIRouter(tags=["races"])
 
@@ -57,18 +56,10 @@ def race_leaderboard(
 def race_live(class_id: ClassId, race_id: RaceId, store: StoreDep) -> LiveStandings:
     """The standings of a race in progress (GetItem `RACE#r#c / LIVE`), ranked by the domain's rule."""
     known_class(class_id)
-    item = store.get(keys.race_pk(race_id, class_id), keys.LIVE_SK)
-    if item is None:
+    snapshot = live_snapshot(store, race_id, class_id)
+    if snapshot is None:
         raise not_found(
             f"race {race_id} of class {class_id} is not running (no live standings); "
             f"finished races are at {race_path(race_id, class_id)}/leaderboard."
         )
-    race = race_from_item(plain(item)).race
-    return LiveStandings(
-        race_id=race_id,
-        class_id=class_id,
-        window_end=item.get("windowEnd"),
-        version=int(item["version"]),
-        updated_at=plain(item.get("updatedAt")),
-        standings=[LiveStanding.model_validate(row) for row in race.standing_rows(len(race.racers))],
-    )
+    return snapshot

@@ -27,8 +27,11 @@ function axes(root, xMax, yMax, xLabel) {
   return { x, y };
 }
 
-function pathOf(points, x, y) {
-  return points.map(([px, py], i) => `${i ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
+// A line through the points; where two neighbours are more than `gap` apart on x the line breaks (a
+// second with no output stays open rather than being drawn as if ridden).
+function pathOf(points, x, y, gap = Infinity) {
+  const joined = (i) => i > 0 && points[i][0] - points[i - 1][0] <= gap;
+  return points.map(([px, py], i) => `${joined(i) ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
 }
 
 // series: [{label, points: [[second, value]], followed}]
@@ -59,7 +62,7 @@ export function drawGhost(container, rider, ghost, label) {
   const { x, y } = axes(root, xMax, yMax, "output per second");
   const line = (values, cls) => {
     const points = seconds.filter((s) => values[s] !== undefined).map((s) => [s, values[s]]);
-    root.append(svg("path", { class: cls, d: pathOf(points, x, y) }));
+    root.append(svg("path", { class: cls, d: pathOf(points, x, y, 1) }));
   };
   line(ghost, "ghost");
   line(rider, "rider");

@@ -1,34 +1,41 @@
-// The Live view: a race's standings over Server-Sent Events (the API's /live/stream), a snapshot
-// from /live first, then each pushed update. Every figure on a row comes from the pipeline
-// (alleycat.domain.scoring: rolling and peak outputs, the gap, the previous rank); the page only
-// shows them. Reconnects on its own with a backoff; measures its own update time (window.alleycatPerf).
+// The Live view: a race's standings as a snapshot, then changes (alleycat.domain.standings_changes),
+// over the race's live channel (js/channel.js: the API's SSE stream locally, IoT Core on AWS). Every
+// figure on a row comes from the pipeline (alleycat.domain.scoring: rolling and peak outputs, the
+// gap, the previous rank); the page only applies the changes and shows them. A message that does
+// not continue the version held (a dropped one, a `resync`) makes it fetch a new snapshot. Reconnects
+// on its own with a backoff; measures its own update time (window.alleycatPerf).
 
 import { $, clock, el, fill, fmt, row } from "./dom.js";
 import { get } from "./api.js";
+import { openChannel } from "./channel.js";
 
 export const RACE_SECONDS = 300;
 const SHOWN = 25; // rows drawn until "Show all" (bench.page: the cost of an update grows with them)
 const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+const WAITING = "Waiting for the race's first standings …";
 
-// What the browser test and bench.page read: per update, main-thread ms (of which JSON.parse) and bytes.
-export const perf = (window.alleycatPerf = { updates: [], longTasks: 0 });
+// What the browser test and bench.page read: per update, main-thread ms (of which JSON.parse) and
+// bytes; and how many snapshots were fetched to fill a gap.
+export const perf = (window.alleycatPerf = { updates: [], longTasks: 0, resyncs: 0 });
 if ("PerformanceObserver" in window && PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
   new PerformanceObserver((list) => { perf.longTasks += list.getEntries().length; }).observe({ type: "longtask" });
 }
 
 export class Live {
-  constructor({ onStandings, onFollow }) {
-    this.onStandings = onStandings; // (standings, message) after each update
+  constructor({ onStandings, onFollow, channel = { channel: "sse" } }) {
+    this.onStandings = onStandings; // (standings, message, second) after each update
     this.onFollow = onFollow; // (racerId) when a name is picked
-    this.source = null;
+    this.live = channel; // the page config's live channel (js/channel.js)
+    this.channel = null;
     this.race = null;
     this.follow = null;
     this.showAll = false;
-    this.rows = new Map(); // racerId -> {tr, cells}
+    this.rows = new Map(); // racerId -> the row drawn for them, kept across updates
     this.standings = [];
+    this.version = 0; // the LIVE version the standings are at
+    this.pending = null; // while a snapshot is fetched: the messages that arrived meanwhile
     this.lastUpdate = 0;
     this.attempt = 0;
-    this.seen = false; // a standings message arrived on this connection
     $("show-all").addEventListener("click", () => { this.showAll = !this.showAll; this.render(); });
     setInterval(() => this.tick(), 1000);
   }
@@ -38,6 +45,8 @@ export class Live {
     this.race = race;
     this.follow = follow;
     this.standings = [];
+    this.version = 0;
+    this.pending = null;
     this.rows.clear();
     fill($("standings").tBodies[0], []);
     $("race-title").textContent = `Race ${race.raceId}, class ${race.classId}`;
@@ -51,55 +60,109 @@ export class Live {
 
   close() {
     clearTimeout(this.retry);
-    if (this.source) this.source.close();
-    this.source = null;
+    if (this.channel) this.channel.close();
+    this.channel = null;
   }
 
-  connect() {
-    const { classId, raceId } = this.race;
+  async connect() {
+    const race = this.race;
     this.state("connecting", this.attempt ? `reconnecting (attempt ${this.attempt + 1})` : "connecting");
-    this.seen = false;
-    const source = (this.source = new EventSource(`/classes/${classId}/races/${raceId}/live/stream`));
-    source.addEventListener("subscribed", () => {
-      this.attempt = 0;
-      this.state("live", "live");
-      this.snapshot();
+    const opening = openChannel(this.live, race, {
+      onOpen: () => {
+        this.attempt = 0;
+        this.state("live", "live");
+        // The SSE stream sends its snapshot next; another channel only carries changes.
+        if (this.live.channel !== "sse") this.resync();
+      },
+      onMessage: (text, type) => { if (this.race === race) this.receive(text, type); },
+      onDown: () => { if (this.race === race) this.reconnect(); },
     });
-    source.addEventListener("standings", (event) => this.receive(event.data));
-    source.onerror = () => {
-      // the browser's own retry gives up on an HTTP error; ours covers restarts and 503s alike
-      source.close();
-      if (this.source !== source) return;
-      const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
-      this.attempt += 1;
-      this.state("down", `disconnected, retrying in ${wait / 1000} s`);
-      this.retry = setTimeout(() => this.connect(), wait);
-    };
-  }
-
-  async snapshot() {
-    const { classId, raceId } = this.race;
     try {
-      const body = await get(`/classes/${classId}/races/${raceId}/live`);
-      if (!this.seen) this.update(body.standings, body);
+      const channel = await opening;
+      if (this.race === race && !this.channel) this.channel = channel;
+      else channel.close(); // the race changed while it opened
     } catch (error) {
-      if (!this.seen && error.status === 404) $("standings-count").textContent = "Waiting for the race's first standings …";
+      if (this.race === race) this.reconnect();
     }
   }
 
-  receive(data) {
+  reconnect() {
+    this.close();
+    const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.state("down", `disconnected, retrying in ${wait / 1000} s`);
+    this.retry = setTimeout(() => this.connect(), wait);
+  }
+
+  // One message of the channel: a snapshot is taken whole; a change applies only on top of the
+  // version it was computed from (one already held is skipped); anything else means a gap.
+  receive(text, type) {
     const start = performance.now();
-    const message = JSON.parse(data);
+    const message = JSON.parse(text);
     const parsed = performance.now();
-    this.seen = true;
-    this.update(message.standings, message);
+    const kind = type ?? message.type;
+    if (kind === "snapshot") this.take(message);
+    else if (this.pending) return void this.pending.push([text, kind]);
+    else if (message.version <= this.version) return; // the snapshot already held it
+    else if (kind !== "changes" || message.baseVersion !== this.version || !this.apply(message)) {
+      return void this.resync();
+    }
     const scripted = performance.now();
     void $("standings").offsetHeight; // lay out inside the measurement: the whole cost of an update
     const end = performance.now();
     perf.updates.push({
-      ms: end - start, parseMs: parsed - start, layoutMs: end - scripted, bytes: new Blob([data]).size,
-      rows: message.standings.length,
+      kind, ms: end - start, parseMs: parsed - start, layoutMs: end - scripted, bytes: new Blob([text]).size,
+      rows: this.standings.length,
     });
+  }
+
+  take(snapshot) {
+    this.version = snapshot.version;
+    this.update(snapshot.standings, snapshot);
+    if (!snapshot.standings.length) $("standings-count").textContent = WAITING;
+  }
+
+  // The same steps as alleycat.domain.standings_changes.apply_changes (its tests hold the rule):
+  // every held rider's previous rank is the rank they had; the changed fields are written; added
+  // rows put in, removed taken out; ordered by rank. False: the message names a rider not held.
+  apply(message) {
+    const byRacer = new Map();
+    for (const s of this.standings) {
+      s.previousRank = s.rank;
+      byRacer.set(s.racerId, s);
+    }
+    for (const racerId of message.removed) byRacer.delete(racerId);
+    const fields = message.fields;
+    for (const values of message.rows) {
+      const s = byRacer.get(values[0]);
+      if (!s) return false;
+      for (let i = 0; i < fields.length; i += 1) s[fields[i]] = values[i + 1];
+    }
+    for (const s of message.added) byRacer.set(s.racerId, s);
+    this.version = message.version;
+    this.update([...byRacer.values()].sort((a, b) => a.rank - b.rank), message);
+    return true;
+  }
+
+  // A new snapshot (GET .../live), the messages that arrive meanwhile held and replayed on top.
+  async resync() {
+    if (this.pending) return;
+    this.pending = [];
+    perf.resyncs += 1;
+    const race = this.race;
+    const { classId, raceId } = race;
+    let snapshot = null;
+    try {
+      snapshot = await get(`/classes/${classId}/races/${raceId}/live`);
+    } catch (error) {
+      if (error.status === 404) snapshot = { version: 0, standings: [] }; // no standings yet
+      else perf.snapshotError = error.message; // and the next message finds the gap again
+    }
+    if (this.race !== race) return;
+    const held = this.pending;
+    this.pending = null;
+    if (snapshot) this.take(snapshot);
+    for (const [text, kind] of held) this.receive(text, kind);
   }
 
   update(standings, message) {
