@@ -5,7 +5,9 @@ Workload: six classes of 200 racers for 300 s (360,000 readings) plus 10% exact 
 contender decodes, validates, keeps one point per ``(raceId, racerId, second)`` by the winning
 rule and produces per-race standings (racer totals, ranked):
 
-* **ours**: ``consumers.aggregator.merge_records`` into a window state per batch, then
+* **ours**: ``consumers.aggregator.merge_records`` per batch into the state of its tumbling window
+  (5 s of race, the Aggregator mapping's ``TumblingWindowInSeconds``: the batches of one window share
+  a state as Lambda carries it across the window's invocations), then at each window's end
   ``apply_window`` into the races' scores (what the flush merges into LIVE, without DynamoDB);
 * **Bytewax**: an equivalent dataflow over the same envelopes (base64, then our own ``parse_event``:
   the same strictness; ``key_on`` race-racer, ``fold_final`` keeping the winning point per second,
@@ -45,14 +47,17 @@ from alleycat.domain.events import (
     parse_event,
 )
 from alleycat.domain.scoring import RaceScores, score_races
+from alleycat.resources import MAPPINGS
 from consumers.aggregator import apply_window, merge_records, race_of
 from producers.simulator import SimConfig, Simulator
 
 BATCH = 1000
+SECONDS = 300  # of race
+WINDOW_S = next(m.tumbling_window_s for m in MAPPINGS if m.name == "Aggregator") or 1
 Totals = dict[tuple[int, int, int], int]  # (raceId, classId, racerId) -> total milli
 
 
-def workload(racers: int = 200, seconds: int = 300, duplicates: float = 0.10) -> list[bytes]:
+def workload(racers: int = 200, seconds: int = SECONDS, duplicates: float = 0.10) -> list[bytes]:
     config = SimConfig(
         start_ms=1_700_000_100_000, seed=3, classes=tuple(CLASS_IDS), racers=racers, race_seconds=seconds
     )
@@ -73,17 +78,21 @@ def _totals(races: Any) -> Totals:
     return {(r.race_id, r.class_id, s.racer_id): s.total_milli for r in races for s in r.standings()}
 
 
-def ours(payloads: list[bytes]) -> Callable[[], Totals]:
+def ours(payloads: list[bytes], seconds: int = SECONDS) -> Callable[[], Totals]:
     batches = [
         [{"kinesis": {"data": base64.b64encode(p).decode(), "partitionKey": "k"}} for p in payloads[i : i + BATCH]]
         for i in range(0, len(payloads), BATCH)
     ]
+    # the records arrive at the race's pace: a window holds 5 s of them (6,600 here: 7 batches)
+    per_window = max(1, round(len(payloads) / seconds * WINDOW_S / BATCH))
+    windows = [batches[i : i + per_window] for i in range(0, len(batches), per_window)]
 
     def run() -> Totals:
         races: dict[str, LiveRace] = {}
-        for batch in batches:
+        for window in windows:
             state: dict[str, Any] = {}
-            merge_records(state, batch)  # the event's records, as the handler passes them
+            for batch in window:
+                merge_records(state, batch)  # the event's records, as the handler passes them
             for key, window_race in state["races"].items():
                 live = races.get(key)
                 if live is None:
