@@ -132,25 +132,27 @@ def _kafka_rejected(record: KafkaEventRecord, exc: InvalidEvent) -> Rejected:
 def merge_records(state: State, records: Sequence[dict[str, Any]]) -> MergeResult:
     """Decode, validate and merge Kinesis records (the event's ``Records``, as Lambda passes them:
     Powertools' wrapper is built only for a record that is rejected) into ``state`` (in place)."""
-    return _merge(state, records, _kinesis_data, _rejected)
+    return _merge(state, records, [r["kinesis"]["data"] for r in records], _rejected)
 
 
 def merge_kafka_records(state: State, records: Sequence[KafkaEventRecord]) -> MergeResult:
-    """Decode, validate and merge Kafka records (their base64 ``value``) into ``state`` (in place)."""
-    return _merge(state, records, _kafka_value, _kafka_rejected)
-
-
-def _kinesis_data(record: Any) -> Any:
-    return record["kinesis"]["data"]
-
-
-def _kafka_value(record: Any) -> Any:
-    return record["value"]  # null for a tombstone: rejected as bad_base64
+    """Decode, validate and merge Kafka records (their base64 ``value``; null for a tombstone,
+    rejected as bad_base64) into ``state`` (in place)."""
+    return _merge(state, records, [r["value"] for r in records], _kafka_rejected)
 
 
 def decode_batch(datas: Sequence[Any]) -> list[Telemetry | InvalidEvent]:
     """Per record's base64 data, its event or why it can never count: the batch is validated at
     once (``parse_events``: one uuid regex for all), each answer in its record's place."""
+    try:  # nearly always every record's data is base64: one comprehension
+        payloads = [binascii.a2b_base64(data, strict_mode=True) for data in datas]
+    except (ValueError, TypeError):  # binascii.Error, a str that is not ASCII, or no data
+        return _decode_each(datas)
+    return parse_events(payloads)
+
+
+def _decode_each(datas: Sequence[Any]) -> list[Telemetry | InvalidEvent]:
+    """``decode_batch`` of a batch with some data that is not base64: found record by record."""
     payloads: list[bytes] = []
     refused: dict[int, InvalidEvent] = {}
     for i, data in enumerate(datas):
@@ -158,8 +160,6 @@ def decode_batch(datas: Sequence[Any]) -> list[Telemetry | InvalidEvent]:
             payloads.append(binascii.a2b_base64(data, strict_mode=True))
         except (ValueError, TypeError) as exc:  # binascii.Error, a str that is not ASCII, or no data
             refused[i] = InvalidEvent("bad_base64", str(exc))
-    if not refused:
-        return parse_events(payloads)
     parsed = iter(parse_events(payloads))
     return [refused[i] if i in refused else next(parsed) for i in range(len(datas))]
 
@@ -167,28 +167,33 @@ def decode_batch(datas: Sequence[Any]) -> list[Telemetry | InvalidEvent]:
 def _merge(
     state: State,
     records: Sequence[Any],
-    data_of: Callable[[Any], Any],
+    datas: list[Any],
     rejected_of: Callable[[Any, InvalidEvent], Rejected],
 ) -> MergeResult:
-    """The hot loop of the real-time path: it reads the record's dict directly (not Powertools'
-    per-access wrappers) and keeps each racer's points as ``second -> [milli, deviceTimestamp,
-    uuid]``, so a replayed or duplicated point costs one dict lookup and one tuple compare."""
+    """The hot loop of the real-time path (``datas``: each record's base64 payload): it reads the
+    record's dict directly (not Powertools' per-access wrappers) and keeps each racer's points as
+    ``second -> [milli, deviceTimestamp, uuid]``, so a replayed or duplicated point costs one dict
+    lookup and one tuple compare."""
     races: dict[str, Any] = state.setdefault("races", {})
     rejected: list[Rejected] = []
-    valid = 0
-    for record, ev in zip(records, decode_batch([data_of(r) for r in records]), strict=True):
+    # A batch is mostly runs of one race's records (a producer sends a race's second together):
+    # its racers are looked up again only when the race changes.
+    race_id, class_id, racers = -1, -1, {}
+    for record, ev in zip(records, decode_batch(datas), strict=True):
         if isinstance(ev, InvalidEvent):
             rejected.append(rejected_of(record, ev))
             continue
-        valid += 1
-        key = f"{ev.race_id}#{ev.class_id}"  # state_key(ev.race), inlined: it runs per record
-        race = races.get(key)
-        if race is None:
-            race = races[key] = {"r": {}}
+        if ev.race_id != race_id or ev.class_id != class_id:
+            race_id, class_id = ev.race_id, ev.class_id
+            key = f"{race_id}#{class_id}"  # state_key(ev.race), spelled out: the hot loop
+            race = races.get(key)
+            if race is None:
+                race = races[key] = {"r": {}}
+            racers = race["r"]
         racer_key = str(ev.racer_id)
-        racer = race["r"].get(racer_key)
+        racer = racers.get(racer_key)
         if racer is None:
-            racer = race["r"][racer_key] = {"n": ev.name, "f": False, "p": {}}
+            racer = racers[racer_key] = {"n": ev.name, "f": False, "p": {}}
         if ev.event == "final":
             racer["f"] = True
         points = racer["p"]
@@ -197,18 +202,19 @@ def _merge(
         # Telemetry.beats against the kept point's (deviceTimestamp, uuid), spelled out: per record
         if current is None or (ev.device_timestamp, ev.uuid) > (current[1], current[2]):
             points[second] = [ev.output_milli, ev.device_timestamp, ev.uuid]
-    return MergeResult(valid, rejected)
+    return MergeResult(len(records) - len(rejected), rejected)
 
 
 def apply_window(live: LiveRace, window_race: dict[str, Any]) -> bool:
     """Merge one race's window points into its scores. Returns True if anything changed."""
     changed = False
+    race = live.race
     for racer_id, doc in window_race["r"].items():
-        score = live.race.racer(int(racer_id), doc["n"], live.race.class_id)
-        was_finished = score.finished
-        changed |= score.add_points((int(second), point[0]) for second, point in doc["p"].items()) > 0
-        score.finished = was_finished or bool(doc["f"])
-        changed |= score.finished != was_finished
+        score = race.racer(int(racer_id), doc["n"], race.class_id)
+        if score.add_points([(int(second), point[0]) for second, point in doc["p"].items()]):
+            changed = True
+        if doc["f"] and not score.finished:
+            score.finished = changed = True
     return changed
 
 

@@ -306,6 +306,11 @@ def validate(doc: Any) -> Telemetry:
 
 
 _DECODER = msgspec.json.Decoder(Telemetry)
+# The names parse_events has seen, as normalise_name stores them: a racer sends the same name
+# every second, so its checks run once per racer, not per message. Bounded (a race's names are
+# ~1,000 per class): cleared when full, so odd input can only make it start over.
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 16_384
 
 
 def parse_event(payload: bytes | str) -> Telemetry:
@@ -341,11 +346,16 @@ def parse_events(payloads: Sequence[bytes | str]) -> list[Telemetry | InvalidEve
         if not (has_decimals(event.cadence, CADENCE_SCALE) and has_decimals(event.resistance, RESISTANCE_SCALE)):
             results.append(_explained(raw, InvalidEvent("too_precise", "cadence or resistance")))
             continue
-        try:
-            name = normalise_name(event.name)
-        except InvalidEvent as exc:
-            results.append(_explained(raw, exc))
-            continue
+        name = _NAMES.get(event.name)
+        if name is None:
+            try:
+                name = normalise_name(event.name)
+            except InvalidEvent as exc:
+                results.append(_explained(raw, exc))
+                continue
+            if len(_NAMES) >= _NAMES_KEPT:
+                _NAMES.clear()
+            _NAMES[event.name] = name
         results.append(event if name == event.name else msgspec.structs.replace(event, name=name))
     if not _UUIDS.match("".join([r.uuid for r in results if type(r) is Telemetry])):
         for i, r in enumerate(results):  # some uuid is misspelt: find which

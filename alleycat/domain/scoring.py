@@ -89,7 +89,7 @@ class RacerScore:
             n += 1
             if milli > best:
                 best = milli
-            bucket = _bucket(second)
+            bucket = (second - 1) // BUCKET_S  # _bucket(second), inlined: it runs per point
             if latest is None:
                 latest = bucket
             elif bucket > latest:
@@ -99,10 +99,12 @@ class RacerScore:
                 latest = bucket
             index = BUCKETS - 1 - (latest - bucket)
             if index >= 0:
-                buckets[index] += milli
+                kept = buckets[index] = buckets[index] + milli
                 rolling += milli
-                peak5 = max(peak5, buckets[index])
-                peak60 = max(peak60, rolling)
+                if kept > peak5:
+                    peak5 = kept
+                if rolling > peak60:
+                    peak60 = rolling
             if second >= last:
                 last, current = second, milli
         self.counted, self.total_milli, self.max_milli, self.last_second, self.current_milli = (

@@ -88,6 +88,17 @@ def test_parse_accepts_str_and_non_ascii_names() -> None:
     assert parse_event(ev.to_json()) == ev
 
 
+def test_a_name_seen_before_gets_the_same_answer() -> None:
+    """parse_events keeps the names it has checked: a second sight is stored as the first was
+    (NFC), and a refused name is refused again, with its reason, every time."""
+    decomposed = "Zoe\u0308"  # "Zoë" spelt with a combining diaeresis
+    bad = "Zoe\u202e"  # a bidi override
+    for _ in range(2):
+        ok, refused = parse_events([json.dumps(with_(name=decomposed)), json.dumps(with_(name=bad))])
+        assert isinstance(ok, Telemetry) and ok.name == "Zo\u00eb"
+        assert isinstance(refused, InvalidEvent) and refused.reason == "bad_name"
+
+
 @pytest.mark.parametrize(
     ("doc", "expected"),
     [
