@@ -89,10 +89,16 @@ def prepare(settings: Settings) -> None:
     config.write_text(server_properties(settings))
     if (data_dir(settings) / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    format_log_dir(config, base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+
+
+def format_log_dir(config: Path, cluster_id: str) -> None:
+    """KRaft's ``kafka-storage format`` of the log directory that ``config`` names."""
     # bandit B603: our own java and jars, no shell
     done = subprocess.run(  # nosec B603
-        [*_java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        # `--cluster-id=`: an id may start with "-" (urlsafe base64, 1 in 64), which as an argument
+        # of its own is read as an option and refused
+        [*_java(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
         capture_output=True,
         text=True,
         check=False,

@@ -303,3 +303,14 @@ def test_the_firehose_commits_only_after_writing_so_a_crash_redelivers(own_topic
     assert Counter(r["uuid"] for r in raw_rows(own_topic)) == Counter(ev.uuid for ev in events + events)
     assert _lag(own_topic, FIREHOSE) == {f"{own_topic.kafka_topic}-0": 0, f"{own_topic.kafka_topic}-1": 0}
     assert deliver_once(own_topic) == 0  # committed now: nothing comes again
+
+
+def test_a_cluster_id_that_starts_with_a_dash_formats_the_log_directory(tmp_path: Path) -> None:
+    """A urlsafe-base64 id starts with "-" once in 64: Kafka's own tool formats the directory with it."""
+    settings = replace(Settings.from_env({}), home=tmp_path)
+    config = local_kafka.config_path(settings)
+    config.parent.mkdir(parents=True)
+    config.write_text(local_kafka.server_properties(settings))
+    local_kafka.format_log_dir(config, "-AbCdEfGhIjKlMnOpQrStUv")
+    meta = (local_kafka.data_dir(settings) / "meta.properties").read_text()
+    assert "cluster.id=-AbCdEfGhIjKlMnOpQrStUv" in meta
