@@ -7,7 +7,8 @@ as on AWS).
 Mosquitto checks no signature: what is checked here is that the page gets guest credentials,
 presigns with them, connects with its identity id as the client id, subscribes to the race's topic
 and hands each message over, and reports the broker's death once. The signature itself is checked
-against botocore in tests/unit/test_page_iot.py."""
+against botocore in tests/unit/test_page_iot.py. The last test runs the whole page that way, its
+config naming the IoT channel and its API on the page's origin (screenshot: live-iot.png)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,9 +33,14 @@ import pytest
 from selenium.webdriver import Chrome
 
 from alleycat.domain import keys
-from alleycat.testing.browser import REPO, chromium
+from alleycat.domain.scoring import RaceScores
+from alleycat.settings import Settings
+from alleycat.testing.browser import REPO, chromium, screenshot
+from bench.page import LiveRaceDriver
 from consumers.api.routers import page
+from infra.local import stack as local_stack
 from infra.local.processes import ProcessSpec, ProcessTable, free_port, port_open
+from infra.local.workers import api_spec
 
 REGION = "eu-west-1"
 RACE = {"raceId": 7_000_003, "classId": 5}
@@ -68,6 +77,7 @@ class Servers:
     log: Path  # the broker's own log (its stdout is buffered), each connection's client id in it
     live: dict[str, Any]
     page_url: str
+    headers: dict[str, str]  # the page's headers, connect-src opened to the two servers
 
 
 def wait_for(what: str, done: Callable[[], Any], timeout_s: float = 15) -> Any:
@@ -95,13 +105,30 @@ def broker_spec(home: Path, ws_port: int, mqtt_port: int) -> ProcessSpec:
     )  # fmt: skip
 
 
-def page_files(headers: dict[str, str]) -> ThreadingHTTPServer:
+def page_files(headers: dict[str, str], site: dict[str, Callable[[str], bytes]] | None = None) -> ThreadingHTTPServer:
     """consumers/api/ as static files on 127.0.0.1 (the page's modules at /page/js/), with ``headers``
-    on every answer, served from a thread of this process until ``shutdown()``."""
+    on every answer, served from a thread of this process until ``shutdown()``. ``site``: paths
+    (a prefix ending in "/", or a whole path) answered with JSON from a function of the path instead,
+    as a CDN's origins for the page's config and its API would."""
 
     class Files(SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(REPO / "consumers" / "api"), **kwargs)
+
+        def do_GET(self) -> None:
+            answer = next((f for k, f in (site or {}).items() if self.path.startswith(k)), None)
+            if answer is None:
+                return super().do_GET()
+            try:
+                body, status = answer(self.path), 200
+            except urllib.error.HTTPError as exc:
+                body, status = exc.read(), exc.code
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
 
         def end_headers(self) -> None:
             for name, value in headers.items():
@@ -147,7 +174,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             "endpointUrls": {"iot": f"ws://127.0.0.1:{ws_port}/mqtt", "cognitoIdentity": f"{cognito_url}/"},
         }
         # a plain page of that origin (the directory listing), so the modules load from /page/js/
-        yield Servers(processes, broker, mqtt_port, home / "broker.log", live, f"http://127.0.0.1:{files.server_port}/")
+        page_url = f"http://127.0.0.1:{files.server_port}/"
+        yield Servers(processes, broker, mqtt_port, home / "broker.log", live, page_url, headers)
     finally:
         files.shutdown()
         for name in ("moto", "mosquitto"):
@@ -275,3 +303,63 @@ def test_the_keepalive_pings_the_broker(browser: Chrome, servers: Servers) -> No
     identity_id = stored_identity(browser, servers)
     wait_for("a PINGREQ", lambda: f"Received PINGREQ from {identity_id}" in servers.log.read_text(), timeout_s=45)
     browser.execute_script("window.iotChannel.close()")
+
+
+def test_the_page_follows_a_race_over_the_iot_channel(
+    servers: Servers, stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The whole page as on AWS: its config names the IoT channel, its API is on its own origin
+    (the real API server behind the page's server, as CloudFront's /v1 behaviour puts it), and the
+    Publisher's messages come over MQTT. Subscribed, the page takes its snapshot from the API, then
+    applies each change it receives."""
+    servers.processes.start(servers.broker)
+    home = tmp_path_factory.mktemp("iot-page")
+    tag = uuid.uuid4().hex[:8]
+    settings = replace(stack, home=home, local_s3_root=home / "s3", table=f"iot-{tag}", stream=f"iot-{tag}", shards=1)
+    local_stack.create_resources(settings)
+    api = ProcessTable(home)
+    api.start(api_spec(settings))
+    names = {80_000 + i: f"iot {i:02d}" for i in range(12)}
+    race = LiveRaceDriver(settings, RaceScores(RACE["raceId"], RACE["classId"]), names, seed=5)
+    race.step(publish=False)  # the LIVE item the snapshot is read from
+
+    def from_api(path: str) -> bytes:
+        with urllib.request.urlopen(f"{settings.api_url}{path}", timeout=10) as answer:
+            body: bytes = answer.read()
+            return body
+
+    config = {"apiBase": "", "live": servers.live, "auth": None}
+    site = {"/config.json": lambda _: json.dumps(config).encode(), "/classes/": from_api}
+    files = page_files(servers.headers, site)
+    browser = chromium()
+    try:
+        browser.get(
+            f"http://127.0.0.1:{files.server_port}/page/index.html?class={RACE['classId']}&race={RACE['raceId']}"
+        )
+
+        def shown() -> list[list[str]]:
+            script = (
+                "return [...document.querySelectorAll('#standings tbody tr')]"
+                ".map(r => [r.cells[0].textContent, r.cells[2].textContent])"
+            )
+            rows: list[list[str]] = browser.execute_script(script)
+            return rows
+
+        def expected() -> list[list[str]]:
+            return [[str(r["rank"]), r["name"]] for r in race.race.standing_rows(len(names))]
+
+        wait_for("the snapshot over the API", lambda: shown() == expected())
+        state = browser.execute_script("return document.getElementById('connection').dataset.state")
+        assert state == "live"
+        for _ in range(3):
+            publish(servers, TOPIC, json.dumps(race.step(publish=False)))
+        wait_for("three changes over MQTT", lambda: shown() == expected())
+        perf = browser.execute_script("return window.alleycatPerf")
+        assert [u["kind"] for u in perf["updates"]] == ["changes"] * 3 and perf["resyncs"] == 1  # the snapshot on open
+        blocked = [e["message"] for e in browser.get_log("browser") if e["source"] == "security"]
+        assert not blocked, blocked
+        screenshot(browser, "live-iot")
+    finally:
+        browser.quit()
+        files.shutdown()
+        api.stop("api")
