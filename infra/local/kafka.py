@@ -18,10 +18,12 @@ import base64
 import contextlib
 import logging
 import subprocess
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alleycat.errors import StackError
 from alleycat.settings import Settings
@@ -35,6 +37,8 @@ NODE_ID = 1
 HEAP = "512m"
 TOPIC_RETENTION_MS = 24 * 3600 * 1000  # as the Kinesis stream's 24 hours
 _TIMEOUT_MS = 5000
+LOOKUP_S = 15.0  # an end-offsets lookup, before it is given up on and asked again
+T = TypeVar("T")
 
 
 def installed() -> bool:
@@ -172,30 +176,61 @@ def create_topic(settings: Settings) -> None:
         client.close()
 
 
-def _end_offsets(consumer: Any, partitions: list[Any], attempts: int = 5) -> dict[Any, int]:
+def _end_offsets(settings: Settings, partitions: list[Any], attempts: int = 5) -> dict[Any, int]:
     """The partitions' end offsets. kafka-python leaves out a partition whose lookup met a
-    retriable error (a leader moving, metadata not yet known) and then raises KeyError: ask again."""
+    retriable error (a leader moving, metadata not yet known) and then raises KeyError: ask again.
+    Its lookup can also wait forever after the broker restarts (kafka-python 3.0's network loop
+    waits with no deadline for a lookup that never completes): each is made by a consumer of its
+    own in a thread given up on after ``LOOKUP_S``, then asked again."""
     for _ in range(attempts - 1):
         try:
-            return dict(consumer.end_offsets(partitions))
-        except KeyError:
+            return _with_deadline(lambda: _lookup_end_offsets(settings, partitions), LOOKUP_S)
+        except (KeyError, TimeoutError):
             time.sleep(0.2)
-    return dict(consumer.end_offsets(partitions))
+    return _with_deadline(lambda: _lookup_end_offsets(settings, partitions), LOOKUP_S)
 
 
-def group_lag(settings: Settings) -> list[dict[str, Any]]:
-    """Each consumer group's committed offset, the log end and the lag, per partition."""
+def _lookup_end_offsets(settings: Settings, partitions: list[Any]) -> dict[Any, int]:
     from kafka import KafkaConsumer
 
-    client = admin(settings)
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, request_timeout_ms=_TIMEOUT_MS + 1000
     )
     try:
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+def _with_deadline(work: Callable[[], T], seconds: float) -> T:
+    """``work()``, or TimeoutError after ``seconds`` (the thread left behind is a daemon)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="kafka-lookup", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"the broker did not answer an offsets lookup within {seconds:.0f} s")
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
+def group_lag(settings: Settings) -> list[dict[str, Any]]:
+    """Each consumer group's committed offset, the log end and the lag, per partition."""
+    client = admin(settings)
+    try:
         out = []
         for group in sorted(g["group_id"] for g in client.list_groups()):
             offsets = client.list_group_offsets({group: None}).get(group, {})
-            ends = _end_offsets(consumer, list(offsets)) if offsets else {}
+            ends = _end_offsets(settings, list(offsets)) if offsets else {}
             for tp, committed in sorted(offsets.items()):
                 end = ends.get(tp, committed.offset)
                 out.append(
@@ -209,5 +244,4 @@ def group_lag(settings: Settings) -> list[dict[str, Any]]:
                 )
         return out
     finally:
-        consumer.close()
         client.close()
