@@ -5,6 +5,8 @@ profile in a temporary directory; and where its screenshots go."""
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,13 @@ def update_figures(driver: WebDriver) -> list[dict[str, Any]]:
     (``window.alleycatPerf``; kind: "snapshot" or "changes")."""
     updates: list[dict[str, Any]] = driver.execute_script("return window.alleycatPerf.updates")
     return updates
+
+
+def wait_for(what: str, done: Callable[[], Any], timeout_s: float = 15) -> Any:
+    """``done()``'s first truthy value, asked every 0.1 s; AssertionError naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := done()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.1)
+    return value

@@ -35,7 +35,7 @@ from selenium.webdriver import Chrome
 from alleycat.domain import keys
 from alleycat.domain.scoring import RaceScores
 from alleycat.settings import Settings
-from alleycat.testing.browser import REPO, chromium, screenshot
+from alleycat.testing.browser import REPO, chromium, screenshot, wait_for
 from bench.page import LiveRaceDriver
 from consumers.api.routers import page
 from infra.local import stack as local_stack
@@ -78,15 +78,6 @@ class Servers:
     live: dict[str, Any]
     page_url: str
     headers: dict[str, str]  # the page's headers, connect-src opened to the two servers
-
-
-def wait_for(what: str, done: Callable[[], Any], timeout_s: float = 15) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := done()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.1)
-    return value
 
 
 def broker_spec(home: Path, ws_port: int, mqtt_port: int) -> ProcessSpec:

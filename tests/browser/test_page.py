@@ -6,7 +6,6 @@ the message of that change published to the API each step). Screenshots: build/a
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from alleycat.adapters.race_items import result_item
 from alleycat.adapters.race_table import DynamoRaceTable
 from alleycat.domain.scoring import RacerScore, RaceScores, rank
 from alleycat.settings import Settings
-from alleycat.testing.browser import SCREENSHOTS, chromium, color_scheme, screenshot, update_figures
+from alleycat.testing.browser import SCREENSHOTS, chromium, color_scheme, screenshot, update_figures, wait_for
 from bench.page import LiveRaceDriver, drive, measure
 from glue_jobs import bests_export
 from infra.local import stack as local_stack
@@ -73,17 +72,6 @@ class Page:
         script = "return [...document.querySelectorAll(arguments[0])].map(r => [...r.cells].map(c => c.textContent))"
         cells: list[list[str]] = self.browser.execute_script(script, f"#{table} tbody tr")
         return cells
-
-
-def wait_for(what: str, done: Callable[[], Any], timeout_s: float = 15) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = done()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def _seed(settings: Settings) -> None:
