@@ -39,6 +39,7 @@ from infra.local.workers import api_spec
 
 RACERS = 1000
 UPDATES = 30
+PUBLISH_TRIES = 3  # sends of one message before the bench gives up
 FRAME_MS = 16.0  # the budget of one frame at 60 Hz: p95 must stay within it
 RACE_ID, CLASS_ID = 6_000_001, 2
 
@@ -80,8 +81,11 @@ class LiveRaceDriver:
             raise RuntimeError(f"LIVE version {self.version} of race {self.race.race_id} conflicted")
         message = live_message(live, self.previous, self.settings.live_top)
         self.previous = copy.deepcopy(live)
-        if publish and not self.publisher.publish(self.race.key, message):
-            raise RuntimeError(f"the API dropped the message of LIVE version {self.version} (its log says why)")
+        # best-effort like the Publisher's channel, but the page must get every message the bench
+        # times: a send the API did not answer within its 2 s (a busy first second) is sent again
+        # (the page skips a version it already holds)
+        if publish and not any(self.publisher.publish(self.race.key, message) for _ in range(PUBLISH_TRIES)):
+            raise RuntimeError(f"the API dropped the message of LIVE version {self.version} {PUBLISH_TRIES} times")
         return message
 
 
