@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 
@@ -26,7 +27,15 @@ def main(argv: list[str]) -> int:
     for module in selected:
         print(f"\n== {module}", flush=True)
         started = time.monotonic()
-        importlib.import_module(module).run()
+        saved = dict(os.environ)
+        try:
+            importlib.import_module(module).run()
+        finally:
+            # a benchmark points this process at its private stack (stack.apply_env): the next one
+            # must not start from it (a stack's token left behind made bench.page's API refuse its
+            # driver's messages in the full run)
+            os.environ.clear()
+            os.environ.update(saved)
         print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
     return 0
 

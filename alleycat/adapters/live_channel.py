@@ -63,7 +63,8 @@ class HttpPublisher:
             return True
         except (urllib.error.URLError, OSError) as exc:
             log.warning(
-                "live update dropped",
+                "live update dropped: %s",
+                exc,
                 extra={"raceId": race[0], "classId": race[1], "url": self.url, "error": str(exc)},
             )
             return False
