@@ -130,8 +130,9 @@ def test_class_distributions(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
         for q in (25, 50, 75, 90):
             for column in ("cadence", "resistance"):
                 values = [getattr(e, column) for e in evs]
-                below, at_or_below = rank_of(values, row[f"{column}_p{q}"])
-                assert row[f"{column}_p{q}"] in values and below < q / 100 <= at_or_below, (column, q, below, at_or_below)
+                answer = row[f"{column}_p{q}"]
+                below, at_or_below = rank_of(values, answer)
+                assert answer in values and below < q / 100 <= at_or_below, (column, q, below, at_or_below)
 
 
 def test_power_curve_vs_best(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
