@@ -139,6 +139,7 @@ def measure(settings: Settings, racers: int = RACERS, updates: int = UPDATES) ->
 
 
 def run() -> None:
+    saved = dict(os.environ)
     home = Path(tempfile.mkdtemp(prefix="alleycat-bench-page-"))
     settings = local_stack.private_settings(
         home, ALLEYCAT_STREAM="bench-telemetry", ALLEYCAT_TABLE="bench-alleycat", ALLEYCAT_SHARDS="1"
@@ -153,6 +154,8 @@ def run() -> None:
     finally:
         processes.stop("api")
         local_stack.down(settings)
+        os.environ.clear()
+        os.environ.update(saved)
         aws.forget_clients()
         shutil.rmtree(home, ignore_errors=True)
     load = os.getloadavg()[0]

@@ -7,6 +7,7 @@ it can (``--speed 0``) through ``KinesisSink``, unbuffered and with a 1 s buffer
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
@@ -66,6 +67,7 @@ def producer(settings: Settings, buffer_ms: int) -> tuple[float, int]:
 
 
 def run() -> None:
+    saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as home:
         settings = _private_stack(Path(home))
         try:
@@ -85,4 +87,6 @@ def run() -> None:
                 )
         finally:
             stack.down(settings)
+            os.environ.clear()
+            os.environ.update(saved)
             aws.forget_clients()
