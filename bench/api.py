@@ -10,7 +10,6 @@ p50/p99/max latency, the service time (from send), the achieved rate and any err
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
 import statistics
@@ -102,7 +101,6 @@ def _ms(values: list[float], q: float) -> str:
 
 
 def run() -> None:
-    saved = dict(os.environ)
     home = Path(tempfile.mkdtemp(prefix="alleycat-bench-api-"))
     settings = local_stack.private_settings(
         home, ALLEYCAT_STREAM="bench-telemetry", ALLEYCAT_TABLE="bench-alleycat", ALLEYCAT_SHARDS="1"
@@ -118,8 +116,6 @@ def run() -> None:
     finally:
         processes.stop("api")
         local_stack.down(settings)
-        os.environ.clear()
-        os.environ.update(saved)
         aws.forget_clients()
         shutil.rmtree(home, ignore_errors=True)
     sent = RATE * SECONDS

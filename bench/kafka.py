@@ -74,7 +74,6 @@ def ours(settings: Settings) -> tuple[float, int]:
 
 def end_to_end(home: Path) -> None:
     """Sustained events/s and freshness on Kinesis, then on Kafka, on the same servers."""
-    saved = dict(os.environ)
     settings = stack.private_settings(home, ALLEYCAT_KINESIS_LIMITS="off")  # the emulator's own ceiling
     on_kafka = settings.replace(transport="kafka")
     processes = ProcessTable(home)
@@ -110,8 +109,6 @@ def end_to_end(home: Path) -> None:
             )
     finally:
         stack.down(on_kafka)
-        os.environ.clear()
-        os.environ.update(saved)
         aws.forget_clients()
 
 

@@ -139,7 +139,6 @@ def measure(settings: Settings, racers: int = RACERS, updates: int = UPDATES) ->
 
 
 def run() -> None:
-    saved = dict(os.environ)
     home = Path(tempfile.mkdtemp(prefix="alleycat-bench-page-"))
     settings = local_stack.private_settings(
         home, ALLEYCAT_STREAM="bench-telemetry", ALLEYCAT_TABLE="bench-alleycat", ALLEYCAT_SHARDS="1"
@@ -154,8 +153,6 @@ def run() -> None:
     finally:
         processes.stop("api")
         local_stack.down(settings)
-        os.environ.clear()
-        os.environ.update(saved)
         aws.forget_clients()
         shutil.rmtree(home, ignore_errors=True)
     load = os.getloadavg()[0]

@@ -7,7 +7,6 @@ it can (``--speed 0``) through ``KinesisSink``, unbuffered and with a 1 s buffer
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import time
@@ -67,7 +66,6 @@ def producer(settings: Settings, buffer_ms: int) -> tuple[float, int]:
 
 
 def run() -> None:
-    saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as home:
         settings = _private_stack(Path(home))
         try:
@@ -87,6 +85,4 @@ def run() -> None:
                 )
         finally:
             stack.down(settings)
-            os.environ.clear()
-            os.environ.update(saved)
             aws.forget_clients()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -362,7 +361,6 @@ def run() -> None:
     rate = merge_rate()
     print(f"   aggregator merge (decode, validate, window state), no I/O: {rate:,.0f} events/s per core", flush=True)
 
-    saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="alleycat-bench-") as tmp:
         settings = stack.private_settings(
             Path(tmp) / "home", ALLEYCAT_SHARDS=str(SHARDS), ALLEYCAT_KINESIS_LIMITS="off"
@@ -386,8 +384,6 @@ def run() -> None:
             _table(passes)
         finally:
             stack.down(settings)
-            os.environ.clear()
-            os.environ.update(saved)
             aws.forget_clients()
 
 

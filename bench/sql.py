@@ -7,7 +7,8 @@ local engine's start cost) and the local Glue Data Catalog registers the lake, t
 sql/queries runs once untimed and then ``REPEATS`` times as ``alleycat sql`` sends it: the median is
 printed beside the median of ``SELECT 1`` in the same run (the yardstick: a round trip that reads
 nothing), and the first run's time beside it. A fresh Trino compiles each new query shape's operators
-on its first runs (JIT): the median is the engine warm, as Athena's fleet always is.
+over its first runs (JIT), so the median of runs 2-6 is still above a warm server's
+(docs/sql.md, "Where a whole-day query's time goes"); Athena's fleet is always warm.
 ``python -m bench sql``.
 """
 
