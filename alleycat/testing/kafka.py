@@ -1,12 +1,13 @@
-"""An in-memory stand-in for kafka-python's ``KafkaProducer``: no broker needed.
+"""In-memory stand-ins for kafka-python's ``KafkaProducer`` and ``KafkaConsumer``: no broker needed.
 
-``send`` returns a future that has already settled, so the callbacks and errbacks a caller adds
+The producer's ``send`` returns a future that has already settled, so the callbacks and errbacks a caller adds
 run at once. Every ``fail_every``-th send fails with ``TimeoutError`` (0: none fails); everything
 sent is kept in ``sent`` as ``(topic, value, key)``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -46,3 +47,29 @@ class FakeKafkaProducer:
 
     def close(self) -> None:
         self.closed += 1
+
+
+class FakeKafkaConsumer:
+    """A stand-in for kafka-python's ``KafkaConsumer`` in a group: it is assigned ``assigned`` (none:
+    a consumer stuck joining), its polls wait ``timeout_ms`` and answer nothing, as a real one's do
+    on an idle topic, and the topic has ``partitions``."""
+
+    def __init__(self, assigned: set[Any] | None = None, partitions: set[int] | None = None) -> None:
+        self.assigned = assigned or set()
+        self.partitions = {0, 1} if partitions is None else partitions
+        self.polls = 0
+        self.closed = False
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+        self.polls += 1
+        time.sleep(timeout_ms / 1000)
+        return {}
+
+    def assignment(self) -> set[Any]:
+        return self.assigned
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return self.partitions
+
+    def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
+        self.closed = True

@@ -229,7 +229,11 @@ def test_broker_and_consumer_killed_mid_race_lose_nothing_and_count_nothing_twic
         while servers.pid("kafka") is not None or port_open(kafka_stack.kafka_port):
             time.sleep(0.05)
         local_stack.up(kafka_stack)  # as `alleycat up` does: start what is not running, wait until healthy
-        while not (committed := _committed(own_topic)):  # the consumer is back and has committed
+        # the consumer is back and has committed (a wedged consumer is replaced after 30 s, and
+        # closing it may take kafka-python's 30 s request timeout)
+        deadline = time.monotonic() + 120
+        while not (committed := _committed(own_topic)):
+            assert time.monotonic() < deadline, "nothing committed after the restart\n" + log.read_text()[-3000:]
             time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)  # the consumer, mid-race
         proc.wait(10)

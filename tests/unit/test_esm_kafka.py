@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,13 @@ from alleycat.adapters.dead_letter import LocalDeadLetter
 from alleycat.domain.events import RaceKey, Telemetry
 from alleycat.domain.scoring import score_races
 from alleycat.resources import KAFKA_AGGREGATOR
+from alleycat.settings import Settings
+from alleycat.testing.kafka import FakeKafkaConsumer
 from alleycat.testing.race_table import InMemoryRaceTable
 from consumers import aggregator
 from infra.local.esm.delivery import deliver
-from infra.local.esm.kafka import KafkaFailureDestination, item_identifier, policy_of
+from infra.local.esm.function import Function
+from infra.local.esm.kafka import KafkaFailureDestination, KafkaMappingRunner, item_identifier, policy_of
 from infra.local.esm.shapes import StreamRecord, kafka_event, kafka_record
 from tests.unit.test_realtime_handlers import sample, telemetry
 
@@ -123,3 +127,41 @@ def test_partial_batch_answers_name_kafka_records_by_partition_and_offset() -> N
     item = {"itemIdentifier": {"partition": "alleycat-telemetry-3", "offset": 42}}
     assert item_identifier(item) == {"itemIdentifier": "alleycat-telemetry-3@42"}
     assert policy_of(KAFKA_AGGREGATOR).maximum_retry_attempts == KAFKA_AGGREGATOR.maximum_retry_attempts
+
+
+def _run_mapping(home: Path, consumers: Any, until: Any, limit_s: float) -> None:
+    stop = threading.Event()
+    settings = Settings(home=home)
+    function = Function(KAFKA_AGGREGATOR, settings.region, handler=lambda event, context: None)
+    runner = KafkaMappingRunner(
+        KAFKA_AGGREGATOR, settings, stop, function=function, consumers=consumers, unassigned_limit_s=limit_s
+    )
+    runner.start()
+    deadline = time.monotonic() + 10
+    while not until() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runner.join(10)
+    assert not runner.is_alive()
+
+
+def test_a_consumer_that_never_gets_a_partition_is_replaced(tmp_path: Path) -> None:
+    """kafka-python can stay in a group join that neither completes nor fails (seen with the broker
+    killed -9 mid-rebalance): the mapping closes such a consumer and takes a new one."""
+    wedged, healthy = FakeKafkaConsumer(), FakeKafkaConsumer(assigned={("t", 0)})
+    made = iter([wedged, healthy])
+    _run_mapping(tmp_path, lambda: next(made), until=lambda: healthy.polls >= 3, limit_s=0.3)
+    assert wedged.closed and wedged.polls >= 2
+    assert healthy.polls >= 3 and healthy.closed  # closed by the stop, not replaced
+
+
+def test_a_consumer_waiting_for_a_topic_without_partitions_is_kept(tmp_path: Path) -> None:
+    waiting = FakeKafkaConsumer(partitions=set())
+    made: list[FakeKafkaConsumer] = []
+
+    def consumers() -> FakeKafkaConsumer:
+        made.append(waiting)
+        return waiting
+
+    _run_mapping(tmp_path, consumers, until=lambda: waiting.polls >= 10, limit_s=0.05)
+    assert made == [waiting] and waiting.polls >= 10

@@ -15,6 +15,10 @@
 * The offsets after a batch are committed only once the batch is done (processed, or given up to
   the destination). A stop, a crash or a failed commit leaves them where they were: the batch is
   delivered again after the restart, so the handler must be idempotent (the Aggregator is).
+* A consumer that holds no partition for ``UNASSIGNED_LIMIT_S`` while the topic has partitions is
+  replaced by a new one (as Lambda replaces a poller that stops making progress): kafka-python
+  3.0.12 was seen, with the broker killed -9 mid-rebalance, to stay in a group join that neither
+  completes nor fails, its polls answering nothing for as long as it lives.
 
 Differences from Lambda: one poller (Lambda scales pollers with the partitions' lag), and the
 partial-batch answer retries from the first failed record in the batch's order rather than per
@@ -28,7 +32,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +50,16 @@ POLL_MS = 100
 CONNECT_RETRY_S = 1.0
 # a member that stops heartbeating leaves the group after this (the broker's minimum is 6 s)
 SESSION_TIMEOUT_MS = 10_000
+# a healthy join takes well under a session timeout; three are far past any rebalance of one member
+UNASSIGNED_LIMIT_S = 3 * SESSION_TIMEOUT_MS / 1000
 
 
 class InvalidKafkaMapping(ValueError):
     """A Kafka mapping AWS would reject (InvalidParameterValueException)."""
+
+
+class WedgedConsumer(RuntimeError):
+    """The consumer has held no partition of a topic that has some for longer than a join takes."""
 
 
 def validate(mapping: KafkaMappingDef) -> None:
@@ -136,8 +146,16 @@ class KafkaMappingRunner(threading.Thread):
     """One Kafka mapping: a consumer in its group, batches invoked in order, offsets committed after."""
 
     def __init__(
-        self, mapping: KafkaMappingDef, settings: Settings, stop: threading.Event, function: Function | None = None
+        self,
+        mapping: KafkaMappingDef,
+        settings: Settings,
+        stop: threading.Event,
+        function: Function | None = None,
+        consumers: Callable[[], Any] | None = None,
+        unassigned_limit_s: float = UNASSIGNED_LIMIT_S,
     ) -> None:
+        """``consumers`` makes each session's consumer (kafka-python's ``KafkaConsumer`` on the
+        mapping's group unless given: the unit tests give ``alleycat.testing.kafka.FakeKafkaConsumer``)."""
         validate(mapping)
         super().__init__(name=f"mapping:{mapping.name}:kafka", daemon=True)
         self.mapping = mapping
@@ -151,6 +169,8 @@ class KafkaMappingRunner(threading.Thread):
         )
         self.metrics = ShardMetrics(mapping.name, f"kafka:{self.topic}")
         self.metrics_file = MetricsFile(settings.home, self.metrics)
+        self.consumers = consumers or self._consumer
+        self.unassigned_limit_s = unassigned_limit_s
         self.commits = 0
 
     def _consumer(self) -> Any:
@@ -172,7 +192,7 @@ class KafkaMappingRunner(threading.Thread):
     def _connect(self) -> Any | None:
         while not self.stop.is_set():
             try:
-                return self._consumer()
+                return self.consumers()
             except Exception as exc:  # KafkaTimeoutError while the broker starts or restarts
                 log.warning("Kafka consumer cannot connect yet", extra={"error": f"{type(exc).__name__}: {exc}"})
                 self.stop.wait(CONNECT_RETRY_S)
@@ -224,7 +244,7 @@ class KafkaMappingRunner(threading.Thread):
             log.info("Kafka mapping started", extra={"mapping": self.mapping.name, "topic": self.topic})
             try:
                 self._session(consumer)
-            except Exception as exc:  # kafka.errors.KafkaConnectionError and the like
+            except Exception as exc:  # kafka.errors.KafkaConnectionError, WedgedConsumer and the like
                 log.warning(
                     "Kafka consumer session failed: reconnecting",
                     extra={"mapping": self.mapping.name, "error": f"{type(exc).__name__}: {exc}"},
@@ -240,9 +260,11 @@ class KafkaMappingRunner(threading.Thread):
         window_s = self.mapping.max_batching_window_ms / 1000
         buffer: list[StreamRecord] = []
         first_at = 0.0
+        assigned_at = time.monotonic()
         while not self.stop.is_set():
             room = self.mapping.batch_size - len(buffer)
             polled = consumer.poll(timeout_ms=POLL_MS, max_records=room)
+            assigned_at = self._check_assigned(consumer, assigned_at)
             for records in polled.values():
                 for m in records:
                     if not buffer:
@@ -258,3 +280,18 @@ class KafkaMappingRunner(threading.Thread):
                 self._commit(consumer, buffer)
                 buffer = []
             self.metrics_file.write()
+
+    def _check_assigned(self, consumer: Any, assigned_at: float) -> float:
+        """When the consumer last held a partition, or a topic without partitions (not created yet)
+        last excused it; raises ``WedgedConsumer`` once that is ``unassigned_limit_s`` ago."""
+        now = time.monotonic()
+        if consumer.assignment():
+            return now
+        if now - assigned_at < self.unassigned_limit_s:
+            return assigned_at
+        if not consumer.partitions_for_topic(self.topic):
+            return now
+        raise WedgedConsumer(
+            f"no partition of {self.topic} assigned for {now - assigned_at:.0f} s although it has some: "
+            "a new consumer takes over from the committed offsets"
+        )
