@@ -23,7 +23,11 @@ messages for one key that land in different windows are resolved by the lake, wh
 authoritative; within a window the winning rule decides.
 
 State (JSON): ``{"races": {"<raceId>#<classId>": {"r": {racerId: {"n": name, "f": final,
-"p": {second: [milli, deviceTimestamp, uuid]}}}}}}``.
+"p": {second: "<deviceTimestamp><uuid><milli>"}}}}}}``. A point is one string, not a list of
+three: the state goes through JSON on every invocation (Lambda's contract), and a window's state
+of up to 1 MB decoded into a list, two ints and a string per point was the largest single cost of
+a backlog drain (docs/design.md, "Real-time throughput"). The string starts with the point's
+precedence, ``(deviceTimestamp, uuid)``, as text that sorts as the tuple does (``RANK_CHARS``).
 
 Records arrive as Powertools' ``KinesisStreamEvent`` (which carries the tumbling-window fields)
 or, from an Amazon MSK or self-managed Kafka mapping, as its ``KafkaEvent`` (records grouped by
@@ -51,7 +55,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from alleycat.adapters.dead_letter import DeadLetter, Rejected, dead_letter_for
 from alleycat.adapters.race_items import LiveRace
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
-from alleycat.domain.events import InvalidEvent, RaceKey, Telemetry, parse_events
+from alleycat.domain.events import TIMESTAMP_RANGE, UUID_CHARS, InvalidEvent, RaceKey, Telemetry, parse_events
 from alleycat.domain.scoring import RaceScores
 from alleycat.domain.windows import iso_utc
 from alleycat.settings import Settings
@@ -65,6 +69,10 @@ MAX_CONFLICT_RETRIES = 20
 DEAD_LETTER_SOURCE = "aggregator"
 KAFKA_EVENT_SOURCES = ("aws:kafka", "SelfManagedKafka")  # Amazon MSK, and any other Kafka
 State = dict[str, Any]
+# a point's deviceTimestamp zero-padded to the 13 digits of TIMESTAMP_RANGE's end, then its uuid
+# (UUID_CHARS): the first RANK_CHARS of two points' strings compare as their (deviceTimestamp, uuid)
+RANK_CHARS = len(str(TIMESTAMP_RANGE[1])) + UUID_CHARS
+PADDED_BELOW = 10 ** (RANK_CHARS - UUID_CHARS - 1)  # the smallest 13-digit deviceTimestamp
 
 
 @dataclass(frozen=True)
@@ -199,9 +207,12 @@ def _merge(
         points = racer["p"]
         second = str(ev.second)
         current = points.get(second)
-        # Telemetry.beats against the kept point's (deviceTimestamp, uuid), spelled out: per record
-        if current is None or (ev.device_timestamp, ev.uuid) > (current[1], current[2]):
-            points[second] = [ev.output_milli, ev.device_timestamp, ev.uuid]
+        # Telemetry.beats against the kept point's precedence (RANK_CHARS), spelled out: per record
+        ts = ev.device_timestamp
+        # padded only below 10^12 ms (before 2001-09-09): padding every record's would cost 5% here
+        point = f"{ts}{ev.uuid}{ev.output_milli}" if ts >= PADDED_BELOW else f"{ts:013d}{ev.uuid}{ev.output_milli}"
+        if current is None or point[:RANK_CHARS] > current[:RANK_CHARS]:
+            points[second] = point
     return MergeResult(len(records) - len(rejected), rejected)
 
 
@@ -211,7 +222,7 @@ def apply_window(live: LiveRace, window_race: dict[str, Any]) -> bool:
     race = live.race
     for racer_id, doc in window_race["r"].items():
         score = race.racer(int(racer_id), doc["n"], race.class_id)
-        if score.add_points([(int(second), point[0]) for second, point in doc["p"].items()]):
+        if score.add_points([(int(second), int(point[RANK_CHARS:])) for second, point in doc["p"].items()]):
             changed = True
         if doc["f"] and not score.finished:
             score.finished = changed = True

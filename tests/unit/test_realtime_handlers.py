@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import itertools
 import json
 import uuid
 from pathlib import Path
@@ -21,7 +22,7 @@ from alleycat.adapters.race_items import LiveRace, live_item, result_item
 from alleycat.adapters.race_table import DynamoRaceTable, RaceTable, RaceTableError
 from alleycat.cli import leaderboard as leaderboard_cli
 from alleycat.domain import keys
-from alleycat.domain.events import EventType, RaceKey, Telemetry
+from alleycat.domain.events import TIMESTAMP_RANGE, EventType, RaceKey, Telemetry
 from alleycat.domain.keys import live_topic as topic
 from alleycat.domain.scoring import RaceScores, score_races
 from alleycat.domain.standings_changes import Changes, apply_changes
@@ -107,8 +108,8 @@ def test_window_state_keeps_the_winner_of_each_second_and_the_final_flag(home: P
     assert list(state["races"]) == ["5#2"]  # racer 1 rides class 2: race (5, 2)
     racer = state["races"]["5#2"]["r"]["1"]
     assert racer["f"] is True
-    assert racer["p"]["3"] == [b.output_milli, b.device_timestamp, b.uuid]
-    assert racer["p"]["4"][0] == c.output_milli
+    assert racer["p"]["3"] == f"{b.device_timestamp}{b.uuid}{b.output_milli}"
+    assert racer["p"]["4"].endswith(f"{c.uuid}{c.output_milli}")
     # the window, applied to an empty race, equals the reference computation
     live = LiveRace(RaceScores(5, 2), 0, None, 0)
     assert aggregator.apply_window(live, state["races"]["5#2"])
@@ -124,7 +125,29 @@ def test_equal_timestamps_are_decided_by_the_larger_uuid(home: Path) -> None:
     for order in ([low, high], [high, low]):
         state = {}
         aggregator.merge_records(state, records(kinesis_event(order)))
-        assert state["races"]["5#3"]["r"]["2"]["p"]["7"][2] == high.uuid
+        assert state["races"]["5#3"]["r"]["2"]["p"]["7"] == f"{T}{high.uuid}{high.output_milli}"
+
+
+def test_the_winning_rule_holds_in_the_state_over_the_whole_valid_range() -> None:
+    """The window state keeps a point's (deviceTimestamp, uuid) as text (``RANK_CHARS``): for any two
+    messages for one second, from 2000 (12-digit timestamps) to 2100, in either order, the one
+    ``Telemetry.beats`` picks is the one counted."""
+    low, high = TIMESTAMP_RANGE
+    uuids = [
+        "00000000-0000-4000-8000-000000000000",
+        "0fffffff-0000-4000-8000-000000000000",
+        "ffffffff-ffff-4fff-bfff-ffffffffffff",
+    ]
+    precedences = [(ts, u) for ts in (low, 999_999_999_999, 1_000_000_000_000, T, high) for u in uuids]
+    events = [telemetry(2, 7, cadence=10.0 + i, ts=ts, uid=u) for i, (ts, u) in enumerate(precedences)]
+    for a, b in itertools.combinations(events, 2):
+        winner = a if a.beats(b) else b
+        for order in ([a, b], [b, a]):
+            state: dict[str, Any] = {}
+            aggregator.merge_records(state, records(kinesis_event(order)))
+            live = LiveRace(RaceScores(5, 3), 0, None, 0)
+            aggregator.apply_window(live, state["races"]["5#3"])
+            assert live.race.racers[2].total_milli == winner.output_milli
 
 
 def live_image(race: RaceScores, version: int) -> dict[str, Any]:
