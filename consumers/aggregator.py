@@ -216,6 +216,20 @@ def _merge(
     return MergeResult(len(records) - len(rejected), rejected)
 
 
+def _points_as_text(state: State) -> State:
+    """``state`` with its points as text. A window begun before a deploy that changed the points'
+    form comes to the new code with the old form (``[milli, deviceTimestamp, uuid]``): converted
+    once, here (one point is looked at when there is nothing to convert)."""
+    racers = (racer for race in state.get("races", {}).values() for racer in race["r"].values())
+    first = next((point for racer in racers for point in racer["p"].values()), None)
+    if not isinstance(first, list):
+        return state
+    for race in state["races"].values():
+        for racer in race["r"].values():
+            racer["p"] = {s: f"{ts:013d}{uuid}{milli}" for s, (milli, ts, uuid) in racer["p"].items()}
+    return state
+
+
 def apply_window(live: LiveRace, window_race: dict[str, Any]) -> bool:
     """Merge one race's window points into its scores. Returns True if anything changed."""
     changed = False
@@ -279,7 +293,7 @@ def handle(event: KinesisStreamEvent, deps: Dependencies) -> Handled:
     without a window) flush it to the LIVE items. The answer is Lambda's: the state to carry (a
     tumbling window) and no batch item failures (invalid records are dead-lettered, not failed)."""
     records = event.get("Records") or []
-    state: State = event.state
+    state: State = _points_as_text(event.state)
     result = merge_records(state, records)
     _dead_letter(result, deps)
     counts = {"Records": len(records), "RejectedRecords": len(result.rejected)}

@@ -118,6 +118,21 @@ def test_window_state_keeps_the_winner_of_each_second_and_the_final_flag(home: P
     assert not aggregator.apply_window(live, state["races"]["5#2"])  # replaying the window: no change
 
 
+def test_a_window_begun_before_the_points_became_text_goes_on_after_the_deploy(home: Path) -> None:
+    """Lambda hands a window's state to whatever code runs next: one with the points in their old
+    form (``[milli, deviceTimestamp, uuid]``) is converted, and the window equals the reference."""
+    a = telemetry(1, 3, cadence=60.0, ts=T + 5000)
+    b = telemetry(1, 3, cadence=90.0, ts=T + 9000)
+    c = telemetry(1, 4, cadence=70.0)
+    old = {"n": a.name, "f": False, "p": {"3": [a.output_milli, a.device_timestamp, a.uuid]}}
+    event = kinesis_event([b, c], "kinesis-tumbling-window.json")
+    event["state"] = {"races": {"5#2": {"r": {"1": old}}}}
+    state = aggregate(event, deps(home))["state"]
+    live = LiveRace(RaceScores(5, 2), 0, None, 0)
+    aggregator.apply_window(live, state["races"]["5#2"])
+    assert live.race.racers[1].to_compact() == score_races([a, b, c])[RaceKey(5, 2)].racers[1].to_compact()
+
+
 def test_equal_timestamps_are_decided_by_the_larger_uuid(home: Path) -> None:
     low = telemetry(2, 7, cadence=40.0, ts=T, uid="00000000-0000-4000-8000-000000000000")
     high = telemetry(2, 7, cadence=50.0, ts=T, uid="ffffffff-0000-4000-8000-000000000000")
