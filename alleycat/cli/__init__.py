@@ -19,23 +19,45 @@ from alleycat.settings import Settings
 
 def commands(argv: list[str]) -> tuple[ModuleType, ...]:
     """The command modules, each with ``register(subparsers)``; imported, not loaded by name, so the
-    type checker and the import contracts see every command. ``alleycat sql`` imports only its own
-    (the others bring boto3, FastAPI, Spark's wiring: a second before the first query)."""
-    from alleycat.cli import sql
+    type checker and the import contracts see every command. The commands that other processes run
+    (``sql``, ``simulate``, ``consume``) import only their own module: the others bring boto3,
+    FastAPI and Spark's wiring, 0.7 s before a simulator sends its first record."""
+    named = _command_named(argv)
+    if named == "sql":
+        from alleycat.cli import sql
 
-    if argv[:1] == ["sql"]:
         return (sql,)
-    from alleycat.cli import api, consume, lake, leaderboard, simulate, stack
+    if named == "simulate":
+        from alleycat.cli import simulate
+
+        return (simulate,)
+    if named == "consume":
+        from alleycat.cli import consume
+
+        return (consume,)
+    from alleycat.cli import api, consume, lake, leaderboard, simulate, sql, stack
 
     return (stack, simulate, consume, leaderboard, api, lake, sql)
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def _command_named(argv: list[str]) -> str | None:
+    """The command on the command line (after any global option), or None (``--help``, nothing)."""
+    rest = _global_options(add_help=False).parse_known_args(argv)[1]
+    return rest[0] if rest and not rest[0].startswith("-") else None
+
+
+def _global_options(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alleycat",
         description="Streaming analytics for virtual bike racing. Start with `alleycat up`.",
+        add_help=add_help,
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default), ERROR")
+    return parser
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = _global_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in commands(sys.argv[1:] if argv is None else argv):
         command.register(sub)

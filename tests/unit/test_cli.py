@@ -32,3 +32,21 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path: Path) 
     assert done.returncode == 0
     assert done.stdout.count("\n") == 1 and '"uuid"' in done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def command_modules_imported(argv: list[str]) -> list[str]:
+    """The ``alleycat.cli`` modules a fresh interpreter has imported once it built the parser for ``argv``."""
+    script = (
+        "import sys; from alleycat.cli import build_parser; build_parser(sys.argv[1:]); "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('alleycat.cli.'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, *argv], cwd=REPO, capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_a_command_other_processes_run_imports_only_its_own_module() -> None:
+    """``alleycat consume`` and ``simulate`` start in other processes (the stack, the benchmarks):
+    they do not pay for FastAPI and Spark's wiring. Help lists every command."""
+    assert command_modules_imported(["--log-level", "INFO", "consume"]) == ["alleycat.cli.consume"]
+    assert command_modules_imported(["simulate", "--seed", "1"]) == ["alleycat.cli.simulate"]
+    assert {"alleycat.cli.api", "alleycat.cli.lake", "alleycat.cli.stack"} <= set(command_modules_imported(["--help"]))
