@@ -158,8 +158,10 @@ def _yardstick_stream(settings: Settings, name: str) -> str:
 
 def get_ceiling(stream: str) -> float:
     """Records/s of raw GetRecords over every shard from TRIM_HORIZON until drained, one thread per
-    shard (as the mapping polls), nothing decoded: the emulator's read ceiling."""
-    kinesis = aws.client("kinesis")
+    shard (as the mapping polls), nothing decoded: the emulator's read ceiling. Read with the
+    mapping's own client (``aws.stream_reader``): the default one builds a local-zone datetime per
+    record, which put the ceiling 20% lower (46,788 against 58,433 records/s on one stream)."""
+    kinesis = aws.stream_reader("kinesis")
     shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
     counts = [0] * len(shards)
 
