@@ -16,9 +16,9 @@
   the destination). A stop, a crash or a failed commit leaves them where they were: the batch is
   delivered again after the restart, so the handler must be idempotent (the Aggregator is).
 * A consumer that holds no partition for ``UNASSIGNED_LIMIT_S`` while the topic has partitions is
-  replaced by a new one (as Lambda replaces a poller that stops making progress): kafka-python
-  3.0.12 was seen, with the broker killed -9 mid-rebalance, to stay in a group join that neither
-  completes nor fails, its polls answering nothing for as long as it lives.
+  replaced by a new one: kafka-python 3.0.12 was seen, with the broker killed -9 mid-rebalance, to
+  stay in a group join that neither completes nor fails, its polls answering nothing for as long
+  as it lives, which would stall the mapping for good.
 
 Differences from Lambda: one poller (Lambda scales pollers with the partitions' lag), and the
 partial-batch answer retries from the first failed record in the batch's order rather than per
