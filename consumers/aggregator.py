@@ -180,8 +180,8 @@ def _merge(
 ) -> MergeResult:
     """The hot loop of the real-time path (``datas``: each record's base64 payload): it reads the
     record's dict directly (not Powertools' per-access wrappers) and keeps each racer's points as
-    ``second -> [milli, deviceTimestamp, uuid]``, so a replayed or duplicated point costs one dict
-    lookup and one tuple compare."""
+    ``second -> "<deviceTimestamp><uuid><milli>"``, so a replayed or duplicated point costs one dict
+    lookup and one compare of the strings' first ``RANK_CHARS``."""
     races: dict[str, Any] = state.setdefault("races", {})
     rejected: list[Rejected] = []
     # A batch is mostly runs of one race's records (a producer sends a race's second together):
