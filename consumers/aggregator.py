@@ -71,8 +71,9 @@ KAFKA_EVENT_SOURCES = ("aws:kafka", "SelfManagedKafka")  # Amazon MSK, and any o
 State = dict[str, Any]
 # a point's deviceTimestamp zero-padded to the 13 digits of TIMESTAMP_RANGE's end, then its uuid
 # (UUID_CHARS): the first RANK_CHARS of two points' strings compare as their (deviceTimestamp, uuid)
-RANK_CHARS = len(str(TIMESTAMP_RANGE[1])) + UUID_CHARS
-PADDED_BELOW = 10 ** (RANK_CHARS - UUID_CHARS - 1)  # the smallest 13-digit deviceTimestamp
+TIMESTAMP_DIGITS = len(str(TIMESTAMP_RANGE[1]))
+RANK_CHARS = TIMESTAMP_DIGITS + UUID_CHARS
+PADDED_BELOW = 10 ** (TIMESTAMP_DIGITS - 1)  # the smallest deviceTimestamp that needs no padding
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,15 @@ def _merge(
         # Telemetry.beats against the kept point's precedence (RANK_CHARS), spelled out: per record
         ts = ev.device_timestamp
         # padded only below 10^12 ms (before 2001-09-09): padding every record's would cost 5% here
-        point = f"{ts}{ev.uuid}{ev.output_milli}" if ts >= PADDED_BELOW else f"{ts:013d}{ev.uuid}{ev.output_milli}"
+        point = f"{ts}{ev.uuid}{ev.output_milli}" if ts >= PADDED_BELOW else _padded_point(ts, ev.uuid, ev.output_milli)
         if current is None or point[:RANK_CHARS] > current[:RANK_CHARS]:
             points[second] = point
     return MergeResult(len(records) - len(rejected), rejected)
+
+
+def _padded_point(device_timestamp: int, uuid: str, milli: int) -> str:
+    """A point as the window state keeps it, its timestamp zero-padded to ``TIMESTAMP_DIGITS``."""
+    return f"{device_timestamp:0{TIMESTAMP_DIGITS}d}{uuid}{milli}"
 
 
 def _points_as_text(state: State) -> State:
@@ -226,7 +232,7 @@ def _points_as_text(state: State) -> State:
         return state
     for race in state["races"].values():
         for racer in race["r"].values():
-            racer["p"] = {s: f"{ts:013d}{uuid}{milli}" for s, (milli, ts, uuid) in racer["p"].items()}
+            racer["p"] = {s: _padded_point(ts, uuid, milli) for s, (milli, ts, uuid) in racer["p"].items()}
     return state
 
 
