@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from infra.local.esm.invokers import LaneInvoker, WindowInvoker
 from infra.local.esm.kafka import KafkaMappingRunner
 from infra.local.esm.metrics import MetricsFile, ShardMetrics
 from infra.local.esm.shapes import StreamRecord
-from infra.local.esm.sources import Shard, Source, ready_shards, source_for
+from infra.local.esm.sources import Read, Shard, Source, ready_shards, source_for
 
 log = logging.getLogger("alleycat.esm")
 
@@ -61,6 +62,36 @@ def policy_of(mapping: MappingDef) -> Policy:
         bisect_on_error=mapping.bisect_on_error,
         report_batch_item_failures=mapping.report_batch_item_failures,
     )
+
+
+class ReadAhead:
+    """A shard's reads, each of a full page (GetRecords' most: 10,000 records for Kinesis, 1,000 for
+    DynamoDB Streams; the batches are cut from it, BatchSize each), one page ahead while the shard
+    is behind: the next GetRecords runs while the page just read is processed. Lambda's pollers
+    read apart from its invokers too; the function sees the same batches in the same order, and a
+    page read ahead but not processed (a stop) is read again from the checkpoint."""
+
+    def __init__(self, source: Source, shard_id: str) -> None:
+        self.source = source
+        self.shard_id = shard_id
+        self.page = source.max_records
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"read:{shard_id}")
+        self.ahead: tuple[str, float, Future[Read]] | None = None
+
+    def start(self, iterator: str) -> None:
+        """Start reading ``iterator``'s page now."""
+        self.ahead = (iterator, time.time(), self.pool.submit(self.source.read, self.shard_id, iterator, self.page))
+
+    def read(self, iterator: str) -> tuple[float, Read]:
+        """When the read of ``iterator`` started, and its page: the one read ahead if it was this iterator's."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[0] == iterator:
+            return ahead[1], ahead[2].result()
+        started = time.time()
+        return started, self.source.read(self.shard_id, iterator, self.page)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ShardPoller(threading.Thread):
@@ -144,12 +175,22 @@ class ShardPoller(threading.Thread):
         iterator = self._iterator(read_after, started_at)
         log.info("shard poller started", extra={"mapping": self.mapping.name, "shard": shard_id, "after": read_after})
         limit = self.mapping.batch_size * self.mapping.parallelization_factor
+        reader = ReadAhead(self.source, shard_id)
+        try:
+            self._poll(reader, iterator, read_after, started_at, limit)
+        finally:
+            reader.close()
+        self.invoker.shutdown()
+        self.metrics_file.write(force=True)
+        log.info("shard poller stopped", extra={"mapping": self.mapping.name, "shard": shard_id})
+
+    def _poll(self, reader: ReadAhead, iterator: str, read_after: str | None, started_at: float, limit: int) -> None:
+        shard_id = self.shard.shard_id
         buffer: list[StreamRecord] = []
         buffered_at = 0.0
         while not self.stop.is_set():
-            read_started = time.time()
             try:
-                read = self.source.read(shard_id, iterator, limit)
+                read_started, read = reader.read(iterator)
             except Exception as exc:
                 if self.source.is_throttled(exc):
                     self.metrics.add(throttled=1)
@@ -170,7 +211,9 @@ class ShardPoller(threading.Thread):
             closed = read.next_iterator is None  # the shard is closed and read to its end
             # a window ends on time only once the shard is read to its tip: while catching up, the
             # next window's first record closes it
-            at_tip = read.behind_ms == 0 and len(read.records) < limit
+            at_tip = read.behind_ms == 0 and len(read.records) < reader.page
+            if not at_tip and read.next_iterator is not None:
+                reader.start(read.next_iterator)  # catching up: the next page is read while this one is processed
             due = bool(buffer) and (
                 len(buffer) >= limit
                 or time.monotonic() - buffered_at >= self.mapping.max_batching_window_s
@@ -194,9 +237,6 @@ class ShardPoller(threading.Thread):
             iterator = read.next_iterator
             if not read.records and read.behind_ms == 0:
                 self.stop.wait(IDLE_S)
-        self.invoker.shutdown()
-        self.metrics_file.write(force=True)
-        log.info("shard poller stopped", extra={"mapping": self.mapping.name, "shard": shard_id})
 
 
 class MappingRunner(threading.Thread):
