@@ -4,11 +4,12 @@ A day of raw telemetry (3 million rows: 288 races x 300 s x 35 racers, 1% retrie
 RAW_SCHEMA Parquet with pyarrow compute (vectorized), the Glue job builds the Hudi tables from it
 in one backfill batch (timed separately: it is the slow part), a private Trino starts (timed: the
 local engine's start cost) and the local Glue Data Catalog registers the lake, then every query in
-sql/queries runs once untimed and then ``REPEATS`` times as ``alleycat sql`` sends it: the median is
-printed beside the median of ``SELECT 1`` in the same run (the yardstick: a round trip that reads
-nothing), and the first run's time beside it. A fresh Trino compiles each new query shape's operators
-over its first runs (JIT), so the median of runs 2-6 is still above a warm server's
-(docs/sql.md, "Where a whole-day query's time goes"); Athena's fleet is always warm.
+sql/queries runs once, then twice ``REPEATS`` times as ``alleycat sql`` sends it. A fresh Trino
+compiles each new query shape's operators over its first runs (JIT), so the median of runs 2-6 is
+above a warm server's (docs/sql.md, "Where a whole-day query's time goes"); Athena's fleet is always
+warm, so the goal is judged on the median of runs 7-11, printed beside the median of a warm
+``SELECT 1`` in the same run (the yardstick: a round trip that reads nothing), with the first run's
+time and the median of runs 2-6 beside it.
 ``python -m bench sql``.
 """
 
@@ -179,9 +180,12 @@ def _cli(settings: Settings) -> None:
 
 
 def _queries(where: local.TrinoSettings, values: dict[str, str]) -> None:
+    """Each query's first run, the median of its next ``REPEATS`` (a fresh server still compiling its
+    operators) and of the ``REPEATS`` after those (warm, as Athena's fleet always is: the goal)."""
     local.run("SELECT 1", where)  # the first query of a fresh server compiles its planner: not timed
+    _median("SELECT 1", where)
     yardstick, _ = _median("SELECT 1", where)
-    print(f"   {'SELECT 1 (yardstick)':<24} median {yardstick:6.2f} s")
+    print(f"   {'SELECT 1 (yardstick)':<24} median {yardstick:6.2f} s (warm)")
     medians: dict[str, float] = {}
     for path in sorted(QUERIES.glob("*.sql")):
         query = Query.from_file(path)
@@ -189,12 +193,15 @@ def _queries(where: local.TrinoSettings, values: dict[str, str]) -> None:
         started = time.monotonic()
         local.run(sql, where)
         first = time.monotonic() - started
-        median, rows = _median(sql, where)
-        medians[path.stem] = median
+        fresh, rows = _median(sql, where)
+        warm, _ = _median(sql, where)
+        medians[path.stem] = warm
         print(
-            f"   {path.stem:<24} median {median:6.2f} s  ({rows} rows, {median / yardstick:5.1f} x SELECT 1; "
-            f"first run {first:.2f} s)"
+            f"   {path.stem:<24} median {warm:6.2f} s warm ({rows} rows, {warm / yardstick:5.1f} x SELECT 1; "
+            f"first run {first:.2f} s, runs 2-{REPEATS + 1} {fresh:.2f} s)"
         )
     over = [name for name, median in medians.items() if median > GOAL_S]
     met = len(medians) - len(over)
-    print(f"   goal: every median <= {GOAL_S} s: {met} of {len(medians)} met; over it: {', '.join(over) or 'none'}")
+    print(
+        f"   goal: every warm median <= {GOAL_S} s: {met} of {len(medians)} met; over it: {', '.join(over) or 'none'}"
+    )
