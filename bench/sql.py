@@ -183,7 +183,7 @@ def _queries(where: local.TrinoSettings, values: dict[str, str]) -> None:
     """Each query's first run, the median of its next ``REPEATS`` (a fresh server still compiling its
     operators) and of the ``REPEATS`` after those (warm, as Athena's fleet always is: the goal)."""
     local.run("SELECT 1", where)  # the first query of a fresh server compiles its planner: not timed
-    _median("SELECT 1", where)
+    _median("SELECT 1", where)  # its runs 2-6, as every query's: the yardstick is warm too
     yardstick, _ = _median("SELECT 1", where)
     print(f"   {'SELECT 1 (yardstick)':<24} median {yardstick:6.2f} s (warm)")
     medians: dict[str, float] = {}
