@@ -11,6 +11,12 @@ predecessor never passes for the new process.
 
 Each runs ``python -m alleycat.cli <command>`` with the stack's environment
 (``infra.local.environment``), so it builds the same ``Settings`` as the process that started it.
+
+The lake's two run at a lower priority (``LAKE_NICENESS``): their freshness is counted in minutes
+(Firehose buffers for up to a minute, a micro-batch takes seconds of both cores), the standings' in
+seconds, and on AWS they run on machines of their own; on one machine at equal weight, the Glue
+job's Spark took a third of the two cores in a sustained run and the emulator the real-time path
+reads from got less than the core it needs (docs/design.md, "Real-time throughput").
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from infra.local.lake import ready_file
 from infra.local.processes import ProcessSpec, ProcessTable
 
 HEARTBEAT_FRESH_S = 10.0  # the consumer touches its heartbeat every second
+LAKE_NICENESS = 10  # CFS weight 110 against 1,024 at 0: the lake gets what the real-time path leaves
 
 
 def _command(*args: str) -> list[str]:
@@ -98,6 +105,7 @@ def firehose_spec(settings: Settings) -> ProcessSpec:
         healthy=_names_running(firehose_status_path(settings.home), settings, "firehose"),
         env=stack_env(settings),
         start_timeout_s=30.0,
+        niceness=LAKE_NICENESS,
     )
 
 
@@ -110,6 +118,7 @@ def lake_spec(settings: Settings) -> ProcessSpec:
         healthy=_names_running(ready_file(settings), settings, "lake"),
         env=stack_env(settings),
         start_timeout_s=180.0,
+        niceness=LAKE_NICENESS,
     )
 
 

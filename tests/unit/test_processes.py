@@ -35,6 +35,32 @@ def test_start_is_idempotent_and_stop_ends_the_process(tmp_path: Path) -> None:
     assert table.stop("sleeper") is False
 
 
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_a_spec_with_a_niceness_runs_its_command_and_threads_at_it(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    threads = "import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)"
+    spec = ProcessSpec("yielder", [sys.executable, "-c", threads], None, lambda: True, start_timeout_s=3, niceness=7)
+    pid = table.start(spec)
+    try:
+        assert table.pid("yielder") == pid  # the command itself (``nice`` exec'd it), so still ours
+        deadline = time.monotonic() + 3
+        while len(list(Path(f"/proc/{pid}/task").iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tids = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(tids) == 2
+        assert [_niceness(tid) for tid in tids] == [7, 7]
+        autogroup = Path(f"/proc/{pid}/autogroup")
+        if autogroup.exists():  # where the kernel shares the CPU between sessions first
+            assert autogroup.read_text().split()[-1] == "7"
+        assert _niceness(table.start(_sleeper("at-zero"))) == 0
+    finally:
+        table.stop("yielder")
+        table.stop("at-zero")
+
+
 def test_a_process_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
     spec = ProcessSpec(
         name="crasher",
