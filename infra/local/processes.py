@@ -58,11 +58,9 @@ def lower_priority(pid: int, niceness: int) -> None:
     sessions first and a thread's niceness counts only inside its own: a worker runs in a session
     of its own (``start_new_session``), so that session's autogroup is given the niceness too.
     """
-    autogroup = Path(f"/proc/{pid}/autogroup")
-    if autogroup.exists():
-        # lowering one's own priority needs no privilege; a kernel without autogroup has no file
-        with contextlib.suppress(OSError):
-            autogroup.write_text(str(niceness))
+    # lowering one's own priority needs no privilege; a kernel without autogroup has no such file
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
 
 
 PORT_RELEASE_WAIT_S = 15.0  # a killed JVM can take seconds to exit and close its sockets
