@@ -9,7 +9,8 @@
 // GetRecords answer may overdraw the read-bytes bucket (AWS lets one call return up to 10 MiB and
 // then throttles the shard's reads until the average is back under 2 MiB/s).
 // GetRecords' MillisBehindLatest is computed as AWS defines it (kinesalite always answers 0): how far
-// the oldest record not yet returned is behind now, 0 at the tip.
+// the oldest record not yet returned is behind now, 0 at the tip. Sequence numbers are made and read
+// with BigInt (kinesalite-sequences.js): the same numbers, at a fraction of bignumber.js's cost.
 const argv = require('minimist')(process.argv.slice(2))
 const limits = String(argv.limits || 'on') !== 'off'
 
@@ -189,6 +190,9 @@ function getRecords(store, data, cb) {
     })
   })
 }
+
+// The actions call the sequence functions through the db module, so these replace them everywhere.
+Object.assign(db, require('./kinesalite-sequences.js').bigIntSequences(db))
 
 // Replace the actions before kinesalite loads them (it requires each action module once, by path).
 if (limits) {
