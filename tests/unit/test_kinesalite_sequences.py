@@ -33,14 +33,18 @@ function random() { // mulberry32: the same cases every run
 }
 const pick = (values) => values[Math.floor(random() * values.length)]
 const now = 1796601600000
-const answer = (f, x) => { try { return JSON.stringify({ ok: f(x) }) } catch (e) { return JSON.stringify({ err: String(e.message) }) } }
+const answer = (f, x) => {
+  try { return JSON.stringify({ ok: f(x) }) } catch (e) { return JSON.stringify({ err: String(e.message) }) }
+}
 const mismatches = []
 let cases = 0
 function same(name, x) {
   cases++
   const a = answer(name === 'parse' ? db.parseSequence : db.stringifySequence, x)
   const b = answer(name === 'parse' ? fast.parseSequence : fast.stringifySequence, x)
-  if (a !== b && mismatches.length < 5) mismatches.push({ name, input: String(JSON.stringify(x)), original: a, bigint: b })
+  if (a !== b && mismatches.length < 5) {
+    mismatches.push({ name, input: String(JSON.stringify(x)), original: a, bigint: b })
+  }
 }
 const numbers = []
 const written = [] // the fields and number of each case as kinesalite writes it
