@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from alleycat.adapters import aws
 from alleycat.domain.events import RACE_MS, RACE_SECONDS, Telemetry, race_id_for
@@ -242,6 +243,16 @@ def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -
         stop.wait(max(0.0, 1.0 - (time.time() * 1000 - now) / 1000))
 
 
+def _stop_between_batches(query: StreamingQuery, timeout_s: float = 120.0) -> None:
+    """Stops ``query`` once no micro-batch is running (or after ``timeout_s``): stopped mid-batch,
+    Spark interrupts Hudi's commit and logs the query as failed, with a Java stack trace, though
+    every figure is in."""
+    deadline = time.monotonic() + timeout_s
+    while query.status["isTriggerActive"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
+
+
 def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[str, float]:
     stop, producing = threading.Event(), threading.Event()
     sent: list[Telemetry] = []
@@ -277,7 +288,7 @@ def freshness(spark: SparkSession, settings: Settings, seconds: float) -> dict[s
         stop.set()
         producer.join(timeout=30)
         firehose.join(timeout=30)
-        query.stop()
+        _stop_between_batches(query)
     lags = sorted((visible[ev.uuid] - ev.device_timestamp) / 1000 for ev in sent if ev.uuid in visible)
     if len(lags) < 2:
         return {"events": len(sent), "visible": len(lags), "commits": commits}
