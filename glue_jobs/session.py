@@ -44,6 +44,9 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
     # must run this interpreter (the venv) to import alleycat like the driver. A local driver's
     # concern, so it lives with the local session; an explicit PYSPARK_PYTHON is left alone.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Spark binds to 127.0.0.1 already (below); without this it still resolves the machine's
+    # address for its own name and warns twice at every start.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -55,7 +58,10 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true")
+        # Hudi sizes its in-memory maps with JOL: it attaches its agent to this JVM (allowAttachSelf)
+        # and is told not to try the Serviceability Agent, which this JDK refuses with a warning
+        # printed on stdout at every job start
+        .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true -Djol.skipHotspotSAAttach=true")
     )
     for key, value in HUDI_SPARK_CONF.items():
         builder = builder.config(key, value)
