@@ -9,7 +9,13 @@
    every 1.0.x; the streaming sink is the same bundle's own streaming ingestion); and a plain
    Parquet copy of the same rows in one batch (the ceiling). Rows/s of raw rows, the ratios, and
    ours against the 7,108 rows/s measured for one batch before the profile (goal: 5x).
-2. Freshness, on a private local stack: live events (100 racers, one a second, deviceTimestamp =
+2. Headroom at the job's own trigger: five full races at once (5 classes x 1,000 racers, 5,000
+   events/s + 10 % retries), one raw object per minute of the race, one micro-batch each (what a
+   60 s trigger takes in), by ours and by Hudi's sink: each batch's seconds (Spark's query
+   progress) and the headroom, 60 s over the slowest batch. The stored races grow with every
+   minute, so later batches cost more. ``ALLEYCAT_BENCH_LAKE_FULL_RACERS`` (default 1000) sets the
+   racers per class.
+3. Freshness, on a private local stack: live events (100 racers, one a second, deviceTimestamp =
    now) put on Kinesis -> the local Firehose (default hints: 60 s / 1 MiB) -> the streaming job
    (default trigger: 60 s) -> telemetry. Each event's freshness is the time from its
    deviceTimestamp until a hudi-rs snapshot of telemetry shows it (polled every second).
@@ -30,10 +36,11 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from alleycat.adapters import aws
 from alleycat.domain.events import RACE_MS, RACE_SECONDS, Telemetry, race_id_for
@@ -70,7 +77,10 @@ TABLE_DEFINITION = {
 }
 
 
-def _events(rng: random.Random, start_ms: int, classes: int, racers: int, seconds: int) -> list[Telemetry]:
+def _events(
+    rng: random.Random, start_ms: int, classes: int, racers: int, seconds: int, span: range | None = None
+) -> list[Telemetry]:
+    """Every racer's points of a ``seconds``-long race (or its seconds in ``span`` only)."""
     return [
         Telemetry(
             uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -86,7 +96,7 @@ def _events(rng: random.Random, start_ms: int, classes: int, racers: int, second
         )
         for class_id in range(1, classes + 1)
         for i in range(racers)
-        for second in range(1, seconds + 1)
+        for second in span or range(1, seconds + 1)
     ]
 
 
@@ -212,6 +222,74 @@ def _print_throughput(t: dict[str, float]) -> None:
     )
 
 
+class _BatchSeconds(StreamingQueryListener):
+    """Each micro-batch's duration with input, from Spark's query progress (delivered asynchronously)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def onQueryStarted(self, event: Any) -> None:
+        pass
+
+    def onQueryProgress(self, event: Any) -> None:
+        if event.progress.numInputRows:
+            self.seconds.append(event.progress.batchDuration / 1000)
+
+    def onQueryIdle(self, event: Any) -> None:
+        pass
+
+    def onQueryTerminated(self, event: Any) -> None:
+        pass
+
+    def take(self, batches: int) -> list[float]:
+        deadline = time.monotonic() + 10
+        while len(self.seconds) < batches and time.monotonic() < deadline:
+            time.sleep(0.1)
+        taken, self.seconds = self.seconds, []
+        return taken
+
+
+def full_races(spark: SparkSession, lake: Lake, racers: int) -> dict[str, Any]:
+    """Five classes of ``racers`` for a whole race, one raw object (a minute) per micro-batch,
+    through ours and through Hudi's sink: the seconds of each batch."""
+    rng = random.Random(3)
+    start_ms = race_id_for(int(time.time() * 1000)) * RACE_MS
+    config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once", max_files_per_trigger=1)
+    rows = 0
+    for minute in range(RACE_SECONDS // 60):
+        events = _events(rng, start_ms, 5, racers, RACE_SECONDS, range(minute * 60 + 1, minute * 60 + 61))
+        events += rng.sample(events, len(events) // 10)
+        raw_zone.write_events(config.lake, events, 0, f"minute-{minute}")
+        rows += len(events)
+    batches = len(raw_zone.list_files(config.lake))
+    listener = _BatchSeconds()
+    spark.streams.addListener(listener)
+    try:
+        _ours(spark, config)
+        ours = listener.take(batches)
+        assert lake.local_root is not None
+        _hudi_sink(spark, config, str(lake.local_root / "bench-full-races-hudi"))
+        hudi = listener.take(batches)
+    finally:
+        spark.streams.removeListener(listener)
+    return {"rows": rows, "racers": racers, "ours": ours, "hudi": hudi}
+
+
+def _print_full_races(f: dict[str, Any]) -> None:
+    ours, hudi = f["ours"], f["hudi"]
+    print(
+        f"   five full races at once (5 classes x {f['racers']:,} racers: {5 * f['racers']:,} events/s + 10 % "
+        f"retries), {f['rows']:,} rows, one micro-batch per minute of the race:",
+        flush=True,
+    )
+    for name, batches in (("ours, all three tables:", ours), ("Hudi's streaming sink, telemetry only:", hudi)):
+        print(
+            f"     {name:<39} batches {', '.join(f'{b:.1f}' for b in batches)} s; "
+            f"headroom 60 s / slowest = {60 / max(batches):.1f}x"
+        )
+    print(f"     ours / Hudi, the whole race: {sum(hudi) / sum(ours):.2f}", flush=True)
+
+
 def _produce(settings: Settings, stop: threading.Event, sent: list[Telemetry]) -> None:
     kinesis = aws.client("kinesis", settings.region)
     rng = random.Random(2)
@@ -314,6 +392,9 @@ def run() -> None:
         try:
             lake = dataclasses.replace(stack_lake(settings), uri="s3://bench-throughput")
             _print_throughput(throughput(spark, lake, batches))
+            racers = int(os.environ.get("ALLEYCAT_BENCH_LAKE_FULL_RACERS", "1000"))
+            full = dataclasses.replace(lake, uri="s3://bench-full-races")
+            _print_full_races(full_races(spark, full, racers))
             f = freshness(spark, settings, seconds)
             if "p50_s" not in f:
                 print(f"   freshness: too few events visible in {seconds:.0f} s ({f})")
