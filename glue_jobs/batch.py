@@ -131,7 +131,8 @@ def export_bests(spark: SparkSession, config: JobConfig, classes: list[int]) -> 
     a 51 s micro-batch."""
     bests = read_table(spark, config.table("racer_bests")).where(F.col("class_id").isin(classes))
     per_racer = bests.groupBy("class_id", "racer_id").agg(
-        F.map_from_entries(F.collect_list(F.struct("second", "output"))).alias("seconds")  # a second is one key
+        # one entry a second: (racer_id, class_id, second) is the table's record key
+        F.map_from_entries(F.collect_list(F.struct("second", "output"))).alias("seconds")
     )
     by_class: dict[int, dict[int, dict[int, float]]] = {c: {} for c in classes}
     for row in per_racer.toLocalIterator():

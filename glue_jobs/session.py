@@ -58,9 +58,9 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
-        # Hudi sizes its in-memory maps with JOL: it attaches its agent to this JVM (allowAttachSelf)
-        # and is told not to try the Serviceability Agent, which this JDK refuses with a warning
-        # printed on stdout at every job start
+        # Hudi sizes its in-memory maps with JOL, which may attach its agent to this JVM
+        # (allowAttachSelf) and is told not to try the Serviceability Agent: this JDK refuses it,
+        # with a warning printed on stdout at every job start
         .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true -Djol.skipHotspotSAAttach=true")
     )
     for key, value in HUDI_SPARK_CONF.items():
