@@ -151,12 +151,15 @@ imports: setup
 	@$(BIN)/lint-imports --no-cache
 
 # Regenerate the hashed locks from pyproject.toml (then `make setup` installs from them).
+# Extras stay on the pins (cachecontrol[filecache]==...): pip's --require-hashes refuses a package a
+# dependency asks for with an extra when the pin names no extra and a newer release exists.
 lock:
 	@$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 \
-		--python-platform x86_64-manylinux_2_31 --generate-hashes --no-header --quiet -o requirements/dev.lock
+		--python-platform x86_64-manylinux_2_31 --generate-hashes --no-header --quiet --no-strip-extras \
+		-o requirements/dev.lock
 	@$(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml","rb"))["project"]["optional-dependencies"]["scan"], sep="\n")' \
 		| $(BIN)/uv pip compile - --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
-		--generate-hashes --no-header --quiet -o requirements/scan.lock
+		--generate-hashes --no-header --quiet --no-strip-extras -o requirements/scan.lock
 	@$(LAMBDA_LOCK)
 
 clean: down

@@ -95,8 +95,9 @@ def install_command(target: Path, lock: Path = LOCK) -> list[str]:
 
 
 def pinned(lock_text: str) -> dict[str, str]:
-    """``name==version`` lines of a lock (pip-compile format): normalised name -> version."""
-    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", lock_text, re.M)
+    """``name==version`` lines of a lock (pip-compile format, ``name[extra,...]==version`` too):
+    normalised name -> version."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", lock_text, re.M)
     return {normalise(name): version for name, version in pins}
 
 

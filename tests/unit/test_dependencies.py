@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from infra.aws import layer
+
 REPO = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {"alleycat", "producers", "consumers", "glue_jobs", "infra", "bench", "tests"}
 CODE_DIRS = sorted(FIRST_PARTY)
@@ -74,7 +76,7 @@ def test_every_imported_package_is_declared() -> None:
 
 def test_the_lock_pins_every_declared_package_with_hashes() -> None:
     lock = (REPO / "requirements" / "dev.lock").read_text()
-    pinned = {_name(m) for m in re.findall(r"^([A-Za-z0-9_.\-]+)==", lock, flags=re.MULTILINE)}
+    pinned = set(layer.pinned(lock))  # names normalised; a pin may carry extras (name[extra]==version)
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = {_name(r) for r in project["dependencies"]} | {
         _name(r) for extra in ("local", "dev") for r in project["optional-dependencies"][extra]
