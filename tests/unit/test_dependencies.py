@@ -23,17 +23,13 @@ RUNTIME_PROVIDED = {"awsglue"}
 TOOL_VENV = {"samtranslator": "aws-sam-translator"}
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
-
-
 def declared() -> set[str]:
     """Declared distribution names; ``boto3-stubs[kinesis,...]`` declares ``mypy-boto3-kinesis``, ..."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
-    names = {_name(r) for r in reqs}
+    names = {layer.requirement_name(r) for r in reqs}
     for req in reqs:
-        if _name(req) == "boto3-stubs" and (extras := re.search(r"\[(.*?)\]", req)):
+        if layer.requirement_name(req) == "boto3-stubs" and (extras := re.search(r"\[(.*?)\]", req)):
             names |= {f"mypy-boto3-{service.strip()}" for service in extras.group(1).split(",")}
     return names
 
@@ -66,7 +62,7 @@ def test_every_imported_package_is_declared() -> None:
             if TOOL_VENV[module] not in names:
                 undeclared[module] = files
             continue
-        dists = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
+        dists = {layer.normalise(d) for d in distributions.get(module, [])}
         if not dists:
             undeclared[module] = files  # imported but not installed at all
         elif not dists & names:
@@ -78,8 +74,8 @@ def test_the_lock_pins_every_declared_package_with_hashes() -> None:
     lock = (REPO / "requirements" / "dev.lock").read_text()
     pinned = set(layer.pinned(lock))  # names normalised; a pin may carry extras (name[extra]==version)
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]} | {
-        _name(r) for extra in ("local", "dev") for r in project["optional-dependencies"][extra]
+    wanted = {layer.requirement_name(r) for r in project["dependencies"]} | {
+        layer.requirement_name(r) for extra in ("local", "dev") for r in project["optional-dependencies"][extra]
     }
     assert wanted - {"alleycat"} <= pinned
     entries = re.split(r"\n(?=[A-Za-z0-9])", lock.strip())
