@@ -18,7 +18,7 @@ from alleycat.testing.race_table import FailingWrites, InMemoryRaceTable
 from consumers import aggregator
 from infra.local.esm.delivery import Policy
 from infra.local.esm.invokers import WindowInvoker
-from infra.local.esm.shapes import StreamRecord, kinesis_record
+from infra.local.esm.shapes import StreamRecord, kinesis_records
 
 T0 = 1_900_000_000.0  # a multiple of 5: one tumbling window
 RACE = 6_333_000
@@ -40,13 +40,14 @@ def _record(n: int, ev: Telemetry) -> StreamRecord:
         "PartitionKey": "k",
         "SequenceNumber": str(n + 1),
     }
-    return kinesis_record(
+    (record,) = kinesis_records(
+        [raw],
         shard_id="shardId-000000000000",
         stream_arn="arn:aws:kinesis:us-east-1:000000000000:stream/s",
         region="us-east-1",
         function_name="Aggregator",
-        raw=raw,
     )
+    return record
 
 
 def test_throttled_and_failed_writes_are_retried_and_nothing_is_lost(tmp_path: Path) -> None:

@@ -8,15 +8,19 @@ exact JSON element Lambda puts in ``Records``.
 from __future__ import annotations
 
 import base64
+import binascii
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 ACCOUNT = "000000000000"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, a fifth of the cost
+# of making one, and one is made for every record read. Nothing changes a record once made.
+@dataclass(slots=True)
 class StreamRecord:
     sequence_number: str
     arrival_s: float  # approximateArrivalTimestamp (Kinesis) / ApproximateCreationDateTime (DynamoDB)
@@ -35,29 +39,47 @@ def epoch_s(timestamp: Any) -> float:
     return timestamp.timestamp() if hasattr(timestamp, "timestamp") else float(timestamp)
 
 
-def kinesis_record(
-    *, shard_id: str, stream_arn: str, region: str, function_name: str, raw: dict[str, Any]
-) -> StreamRecord:
-    """A Kinesis GetRecords record (boto3 shape) as a Lambda ``Records`` element."""
-    arrival_s = epoch_s(raw["ApproximateArrivalTimestamp"])
-    data: bytes = raw["Data"]
-    event = {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": raw["PartitionKey"],
-            "sequenceNumber": raw["SequenceNumber"],
-            "data": base64.b64encode(data).decode(),
-            "approximateArrivalTimestamp": round(arrival_s, 3),
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{raw['SequenceNumber']}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/{function_name}-role",
-        "awsRegion": region,
-        "eventSourceARN": stream_arn,
-    }
-    return StreamRecord(raw["SequenceNumber"], arrival_s, raw["PartitionKey"], event, len(data))
+def kinesis_data(data: str | bytes) -> bytes:
+    """A Kinesis record's ``Data`` as bytes: the stream reader leaves the base64 text sent
+    (``aws.stream_reader``), a client that decoded it gives bytes."""
+    return binascii.a2b_base64(data) if isinstance(data, str) else data
+
+
+def kinesis_records(
+    raws: Sequence[dict[str, Any]], *, shard_id: str, stream_arn: str, region: str, function_name: str
+) -> list[StreamRecord]:
+    """Kinesis GetRecords records (boto3 shape) as Lambda ``Records`` elements. ``Data`` is the
+    base64 text the stream reader leaves (``aws.stream_reader``), or bytes where a client decoded
+    it. One call per page, with what every record of the shard shares made once: this runs for
+    every record a mapping reads (a sixth of the consumer's time in a backlog drain)."""
+    identity = f"arn:aws:iam::{ACCOUNT}:role/{function_name}-role"
+    event_id = shard_id + ":"
+    out = []
+    for raw in raws:
+        sequence, key, data = raw["SequenceNumber"], raw["PartitionKey"], raw["Data"]
+        arrival_s = epoch_s(raw["ApproximateArrivalTimestamp"])
+        if isinstance(data, bytes):
+            size, data = len(data), base64.b64encode(data).decode()
+        else:
+            size = len(data) * 3 // 4 - data.count("=", -2)
+        event = {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": key,
+                "sequenceNumber": sequence,
+                "data": data,
+                "approximateArrivalTimestamp": round(arrival_s, 3),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": event_id + sequence,
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": identity,
+            "awsRegion": region,
+            "eventSourceARN": stream_arn,
+        }
+        out.append(StreamRecord(sequence, arrival_s, key, event, size))
+    return out
 
 
 def dynamodb_record(*, stream_arn: str, raw: dict[str, Any]) -> StreamRecord:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from alleycat.adapters import aws, kinesis
 from alleycat.resources import MappingDef
 from alleycat.settings import Settings
-from infra.local.esm.shapes import StreamRecord, dynamodb_record, kinesis_record
+from infra.local.esm.shapes import StreamRecord, dynamodb_record, kinesis_records
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,9 @@ class KinesisSource:
 
     def read(self, shard_id: str, iterator: str, limit: int) -> Read:
         page = self.get_records(iterator, limit)
-        records = [
-            kinesis_record(
-                shard_id=shard_id, stream_arn=self.arn, region=self.region, function_name=self.function_name, raw=r
-            )
-            for r in page.records
-        ]
+        records = kinesis_records(
+            page.records, shard_id=shard_id, stream_arn=self.arn, region=self.region, function_name=self.function_name
+        )
         return Read(records, page.next_iterator, page.behind_ms)
 
     def is_expired(self, exc: Exception) -> bool:

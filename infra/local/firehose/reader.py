@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra.local.esm.shapes import epoch_s
+from infra.local.esm.shapes import epoch_s, kinesis_data
 from infra.local.esm.sources import KinesisSource, ready_shards
 from infra.local.firehose.checkpoints import Checkpoint, Checkpoints, CheckpointStore
 from infra.local.firehose.records import KinesisRecord, SourceRecord
@@ -56,7 +56,7 @@ class StreamReader:
             return []
         records = [
             KinesisRecord(
-                data=r["Data"],
+                data=kinesis_data(r["Data"]),
                 shard_id=shard_id,
                 sequence_number=r["SequenceNumber"],
                 partition_key=r["PartitionKey"],
