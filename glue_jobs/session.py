@@ -58,10 +58,12 @@ def local_spark_session(app_name: str = "alleycat-lake", master: str = "local[2]
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
-        # Hudi sizes its in-memory maps with JOL, which may attach its agent to this JVM
-        # (allowAttachSelf) and is told not to try the Serviceability Agent: this JDK refuses it,
-        # with a warning printed on stdout at every job start
-        .config("spark.driver.extraJavaOptions", "-Djdk.attach.allowAttachSelf=true -Djol.skipHotspotSAAttach=true")
+        # Hudi sizes its in-memory maps with JOL, which is told neither to attach an agent to this
+        # JVM nor to try the Serviceability Agent (this JDK refuses it); it then sizes objects from
+        # their field layout and prints two one-line warnings. When it attached itself, some runs
+        # printed a whole thread dump of the JVM (the SIGQUIT an attach sends, taken as a dump
+        # request) or "Error opening zip file" (its temporary agent jar).
+        .config("spark.driver.extraJavaOptions", "-Djol.skipDynamicAttach=true -Djol.skipHotspotSAAttach=true")
     )
     for key, value in HUDI_SPARK_CONF.items():
         builder = builder.config(key, value)
