@@ -103,8 +103,8 @@ def _events(
 
 
 def _slots(lake: Lake, rng: random.Random, start_ms: int, slots: int) -> int:
-    """Write ``slots`` consecutive 5-minute slots of races to the raw zone, oldest first (about
-    one object per slot, as a backlog of Firehose deliveries); returns the rows written."""
+    """Write ``slots`` consecutive 5-minute slots of races to the raw zone, oldest first (one object
+    per slot within an hour, as a backlog of Firehose deliveries); returns the rows written."""
     rows = 0
     for slot in range(slots):
         events = _events(rng, start_ms + slot * RACE_MS, 6, 50, 300)
@@ -171,7 +171,9 @@ def throughput(spark: SparkSession, lake: Lake, slots: int) -> dict[str, float]:
     """Ours, Hudi's streaming sink and a plain Parquet copy over the same backlog, in that order,
     each after a warm-up of its own on a small lake (class loading and JIT are not timed)."""
     rng = random.Random(1)
-    start_ms = race_id_for(int(time.time() * 1000)) * RACE_MS
+    # the hour's first slot: up to 12 slots fall in one raw hour, so each is one object (slots
+    # that crossed an hour made a fifth object, a fifth micro-batch, in some runs)
+    start_ms = int(time.time() // 3600) * 3_600_000
     assert lake.local_root is not None
     out = lake.local_root / "bench-yardsticks"
     warm = JobConfig(lake_uri=f"{lake.uri}-warmup", local_root=lake.local_root, mode="once", max_files_per_trigger=1)
