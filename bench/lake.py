@@ -102,6 +102,13 @@ def _events(
     ]
 
 
+def _this_hour_ms() -> int:
+    """The start of this hour, epoch ms: slots from there fall in one raw hour (the raw zone is
+    partitioned by device time), so each is one object and one micro-batch. A slot that crossed an
+    hour made two objects: a fifth micro-batch for four slots in some runs."""
+    return int(time.time() // 3600) * 3_600_000
+
+
 def _slots(lake: Lake, rng: random.Random, start_ms: int, slots: int) -> int:
     """Write ``slots`` consecutive 5-minute slots of races to the raw zone, oldest first (one object
     per slot within an hour, as a backlog of Firehose deliveries); returns the rows written."""
@@ -171,9 +178,7 @@ def throughput(spark: SparkSession, lake: Lake, slots: int) -> dict[str, float]:
     """Ours, Hudi's streaming sink and a plain Parquet copy over the same backlog, in that order,
     each after a warm-up of its own on a small lake (class loading and JIT are not timed)."""
     rng = random.Random(1)
-    # the hour's first slot: up to 12 slots fall in one raw hour, so each is one object (slots
-    # that crossed an hour made a fifth object, a fifth micro-batch, in some runs)
-    start_ms = int(time.time() // 3600) * 3_600_000
+    start_ms = _this_hour_ms()  # up to 12 slots: each one raw object, one micro-batch
     assert lake.local_root is not None
     out = lake.local_root / "bench-yardsticks"
     warm = JobConfig(lake_uri=f"{lake.uri}-warmup", local_root=lake.local_root, mode="once", max_files_per_trigger=1)
@@ -257,7 +262,7 @@ def full_races(spark: SparkSession, lake: Lake, racers: int) -> dict[str, Any]:
     """Five classes of ``racers`` for a whole race, one raw object (a minute) per micro-batch,
     through ours and through Hudi's sink: the seconds of each batch."""
     rng = random.Random(3)
-    start_ms = int(time.time() // 3600) * 3_600_000  # the hour's first race: its seconds fall in one raw hour
+    start_ms = _this_hour_ms()  # the race's seconds fall in one raw hour
     config = JobConfig(lake_uri=lake.uri, local_root=lake.local_root, mode="once", max_files_per_trigger=1)
     rows = 0
     for minute in range(RACE_SECONDS // 60):
