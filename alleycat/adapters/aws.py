@@ -1,4 +1,5 @@
-"""boto3 clients, created once per process and region, from one session.
+"""boto3 clients, created once per process and region, from one session (a stream reader has a
+botocore session of its own, which carries its parsers).
 
 Creation is under a lock: a client costs 0.07-0.3 s of CPU (its service model is read and built),
 and the local event source mappings' pollers all ask for theirs at their first invoke. Unlocked,
