@@ -32,7 +32,7 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 _PATIENT = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
 
 
-_LOCK = threading.RLock()  # re-entrant: a factory may ask for the shared session under it
+_LOCK = threading.Lock()
 
 
 class _Once:
@@ -47,8 +47,8 @@ class _Once:
             return self._cached(service, region)
 
     def cache_clear(self) -> None:
-        with _LOCK:
-            self._cached.cache_clear()
+        """Drop the made ones (``forget_clients`` calls it under ``_LOCK``)."""
+        self._cached.cache_clear()
 
 
 @cache
