@@ -53,7 +53,7 @@ class Sim:
 
 
 def simulate(seed: int = 7) -> Sim:
-    config = SimConfig(start_ms=START_MS, seed=seed, classes=(1, 2), racers=5, race_seconds=60, races=3)
+    config = SimConfig(start_ms=START_MS, seed=seed, classes=(1, 2), racers=5, race_seconds=130, races=3)
     events = [ev for tick in Simulator(config).ticks() for ev in tick.events]
     rng = random.Random(seed)
     deliveries: list[Delivery] = []

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import hudi
 import pyarrow as pa
 import pytest
 
+from alleycat.domain.events import PointKey
 from alleycat.domain.scoring import RacerScore, score_races, winners
 from alleycat.lake.location import Lake
 from alleycat.sql_engine.params import Query, substitute
@@ -191,14 +193,11 @@ def test_race_summary(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
     assert len({r[0] for r in got}) < len(got)  # a slot of that day has races of several classes
 
 
-def test_data_quality_hourly(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
-    day = utc(max(d.arrival_ms for d in sim.deliveries)).date()
-    first: dict[tuple[int, int, int], tuple[int, str]] = {}
-    for d in sim.deliveries:
-        key, seen = d.event.key, (d.arrival_ms, d.event.uuid)
-        first[key] = min(first.get(key, seen), seen)
+def quality_by_hour(sim: Sim, day: dt.date, absent: set[PointKey]) -> list[dict[str, Any]]:
+    """data_quality_hourly's rows, computed delivery by delivery in arrival order; ``absent`` are
+    the points the Hudi table lacks."""
     hours: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    first_taken: set[tuple[int, int, int]] = set()
+    first_taken: set[PointKey] = set()
     for d in sorted(sim.deliveries, key=lambda d: (d.arrival_ms, d.event.uuid)):
         when = utc(d.arrival_ms)
         is_first = d.event.key not in first_taken
@@ -209,6 +208,7 @@ def test_data_quality_hourly(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
         counts["delivered"] += 1
         counts["duplicates"] += not is_first
         counts["late"] += d.arrival_ms - d.event.device_timestamp > sim.late_ms
+        counts["missing"] += is_first and d.event.key in absent
     for ms, _ in sim.malformed:
         if utc(ms).date() == day:
             hours[utc(ms).hour]["malformed"] += 1
@@ -221,17 +221,50 @@ def test_data_quality_hourly(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
                 "delivered": delivered,
                 "duplicates": c["duplicates"],
                 "late": c["late"],
-                "missing": 0,  # the Hudi table holds every point
+                "missing": c["missing"],
                 "malformed": malformed,
                 "duplicate_rate": round(c["duplicates"] / delivered, 6) if delivered else None,
                 "late_rate": round(c["late"] / delivered, 6) if delivered else None,
                 "malformed_rate": round(malformed / (delivered + malformed), 6),
             }
         )
+    return expected
+
+
+def test_data_quality_hourly(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
+    day = utc(max(d.arrival_ms for d in sim.deliveries)).date()
     rows = run(athena, hudi_lake, "data_quality_hourly", day=day.isoformat(), late_ms=sim.late_ms)
-    assert rows == expected
+    assert rows == quality_by_hour(sim, day, absent=set())  # the Hudi table holds every point
     assert sum(r["duplicates"] for r in rows) > 0 and sum(r["late"] for r in rows) > 0
     assert sum(r["malformed"] for r in rows) > 0
+    assert len({utc(d.arrival_ms).hour for d in sim.deliveries}) > 1  # the day before counts too
+    assert max(d.event.second for d in sim.deliveries) > 128  # three 64-second blocks a racer
+
+
+def test_data_quality_hourly_counts_the_points_the_hudi_table_lacks(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
+    """The same query over a telemetry table without some points first delivered on the day:
+    seconds 1, 63, 64, 127 and 128 (the query keeps 64 seconds in a bigint: 63 and 127 are its
+    sign bit, 64 and 128 bit 0 of the next), every racer's final second, one retried point and one
+    racer's seconds from 128 on (a block the table lacks whole)."""
+    day = utc(max(d.arrival_ms for d in sim.deliveries)).date()
+    first: dict[PointKey, int] = {}
+    for d in sim.deliveries:
+        first[d.event.key] = min(first.get(d.event.key, d.arrival_ms), d.arrival_ms)
+    retried = Counter(d.event.key for d in sim.deliveries)
+    on_day = [e for e in sim.events if utc(first[e.key]).date() == day]
+    absent = {e.key for e in on_day if e.second in (1, 63, 64, 127, 128) or e.event == "final"}
+    absent.add(next(e.key for e in on_day if retried[e.key] > 1))
+    racer = next((e.race_id, e.racer_id) for e in on_day if e.race_id == max(e.race_id for e in sim.events))
+    absent |= {e.key for e in on_day if (e.race_id, e.racer_id) == racer and e.second >= 128}  # a whole block
+    keys = ", ".join(f"({race}, {racer}, {second})" for race, racer, second in sorted(absent))
+    query = Query.from_file(QUERIES / "data_quality_hourly.sql")
+    sql = substitute(query, {"day": day.isoformat(), "late_ms": str(sim.late_ms)})
+    lacking = f"(SELECT * FROM alleycat.telemetry WHERE (race_id, racer_id, second) NOT IN (VALUES {keys}))"
+    sql, replaced = re.subn(r"\balleycat\.telemetry\b", lacking, sql)
+    assert replaced == 1
+    rows = athena.query(hudi_lake, sql).to_pylist()
+    assert rows == quality_by_hour(sim, day, absent)
+    assert sum(r["missing"] for r in rows) == len(absent)
 
 
 def test_freshness(hudi_lake: Lake, sim: Sim, athena: Athena) -> None:
