@@ -351,7 +351,7 @@ def parse_events(payloads: Sequence[bytes | str]) -> list[Telemetry | InvalidEve
             # valid UTF-8 JSON
             results.append(_explained(raw, InvalidEvent("bad_json", str(refused))))
             continue
-        if not has_decimals(event.cadence, CADENCE_SCALE):  # the resistance's whole number: the decoder's
+        if not has_decimals(event.cadence, CADENCE_SCALE):  # the decoder has checked the resistance's
             results.append(_explained(raw, InvalidEvent("too_precise", "cadence")))
             continue
         name = _NAMES.get(event.name)
