@@ -9,6 +9,7 @@ import uvicorn
 
 from alleycat.adapters import aws
 from alleycat.settings import Settings
+from alleycat.support.heap import freeze_startup_heap
 from consumers.api.app import create_app
 from consumers.api.cursor import signing_key
 
@@ -30,6 +31,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         dynamodb=aws.client("dynamodb", settings.region),
         cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region), fail_closed=False),
     )
+    freeze_startup_heap()
     log.warning("api serving", extra={"url": settings.api_url, "table": settings.table})
     uvicorn.run(
         app,

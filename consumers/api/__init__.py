@@ -14,6 +14,7 @@ from mangum import Mangum
 from alleycat import logs
 from alleycat.adapters import aws
 from alleycat.settings import Settings
+from alleycat.support.heap import freeze_startup_heap
 from consumers.api.app import create_app
 from consumers.api.cursor import signing_key
 
@@ -28,7 +29,9 @@ def _adapter() -> Mangum:
         cursor_key=signing_key(settings, lambda: aws.client("secretsmanager", settings.region), fail_closed=True),
         live_push=False,
     )
-    return Mangum(app, lifespan="off")
+    adapter = Mangum(app, lifespan="off")
+    freeze_startup_heap()
+    return adapter
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
