@@ -9,6 +9,7 @@ import threading
 
 from alleycat.resources import MAPPINGS
 from alleycat.settings import Settings
+from alleycat.support.heap import freeze_startup_heap
 from infra.local.esm import runtime
 
 
@@ -41,7 +42,7 @@ def consume(args: argparse.Namespace, settings: Settings) -> int:
     # dicts at once: with the collector's defaults a backlog drain took 20-30% longer
     # (docs/design.md, "Real-time throughput"). What is loaded by now stays out of its reach
     # (freeze) and it runs less often.
-    gc.freeze()
+    freeze_startup_heap()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     stop = threading.Event()
 
